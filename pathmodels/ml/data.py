@@ -1,0 +1,227 @@
+"""Check a user's data against a model and compute sample statistics.
+
+Every check raises :class:`~pathmodels.exceptions.DataError` naming the column and the fix;
+rows dropped by listwise deletion are counted and warned about, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pathmodels._typing import FloatArray
+from pathmodels.exceptions import DataError, PathModelsWarning, close_matches
+from pathmodels.ml.ram import GroupData
+from pathmodels.spec.table import ParameterTable
+
+__all__ = ["MissingDataWarning", "PreparedData", "prepare_data"]
+
+
+class MissingDataWarning(PathModelsWarning):
+    """Rows were dropped because of missing values (listwise deletion)."""
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Numeric data of the model's observed variables, split by group."""
+
+    columns: tuple[str, ...]
+    arrays: tuple[FloatArray, ...]  # one (n_g, p) array per group, NaN = missing
+    group_labels: tuple[object, ...]
+    moments: tuple[GroupData, ...]
+    n_dropped: int
+    complete: bool
+
+    @property
+    def n(self) -> int:
+        """Total number of rows used."""
+        return sum(a.shape[0] for a in self.arrays)
+
+
+def _check_frame(data: object) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    elif isinstance(data, dict):
+        frame = pd.DataFrame(data)
+    else:
+        raise DataError(
+            f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}; "
+            "read a CSV with pandas.read_csv(path)"
+        )
+    cols = [str(c) for c in frame.columns]
+    dups = sorted(c for c, k in Counter(cols).items() if k > 1)
+    if dups:
+        raise DataError(f"duplicate column name(s) {', '.join(dups)}; rename them so each "
+                        "variable appears once")
+    if frame.shape[0] == 0:
+        raise DataError("data has no rows")
+    return frame
+
+
+def _numeric_column(frame: pd.DataFrame, name: str) -> FloatArray:
+    col = frame[name]
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype(float).to_numpy()
+    if not pd.api.types.is_numeric_dtype(col):
+        sample = col.dropna().astype(str).unique()[:3]
+        raise DataError(
+            f"column {name!r} is not numeric (values like {', '.join(map(repr, sample))}); "
+            "recode it as numbers (e.g. 0/1 for a two-level factor)"
+        )
+    values = col.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(values).any():
+        raise DataError(f"column {name!r} contains infinite values in rows "
+                        f"{np.flatnonzero(np.isinf(values))[:5].tolist()}; replace or drop them")
+    return values
+
+
+def prepare_data(
+    table: ParameterTable,
+    data: object,
+    *,
+    group: str | None = None,
+    missing: str = "listwise",
+) -> PreparedData:
+    """Validate data and compute per-group sample moments for a parameter table.
+
+    Parameters
+    ----------
+    table : ParameterTable
+    data : pandas.DataFrame
+    group : str, optional
+        Column holding the group of each row.
+    missing : {"listwise", "fiml"}
+        Listwise deletion drops incomplete rows (with a warning); FIML keeps them.
+
+    Returns
+    -------
+    PreparedData
+
+    Raises
+    ------
+    DataError
+        Missing, duplicate, non-numeric, constant, all-missing or infinite columns, latent
+        names that are columns, collinear variables, too few rows.
+    """
+    frame = _check_frame(data)
+    roles = table.roles
+    columns = [str(c) for c in frame.columns]
+    needed = [v for v in roles.observed if ":" not in v]
+    for inter in roles.interactions:
+        needed += [part for part in inter.split(":") if part not in needed]
+    absent = [v for v in needed if v not in columns]
+    if absent:
+        raise DataError(
+            f"variable {absent[0]!r} of the model is not a column of the data; "
+            + close_matches(absent[0], columns)
+        )
+    clash = [v for v in roles.latent if v in columns]
+    if clash:
+        raise DataError(
+            f"{clash[0]!r} is a latent variable in the model (defined with =~) but also a "
+            "column of the data; rename the latent variable"
+        )
+    values = {name: _numeric_column(frame, name) for name in needed}
+    for inter in roles.interactions:
+        parts = inter.split(":")
+        prod = np.ones(frame.shape[0])
+        for part in parts:
+            prod = prod * values[part]
+        values[inter] = prod
+    matrix = np.column_stack([values[v] for v in roles.observed])
+    for j, v in enumerate(roles.observed):
+        if np.isnan(matrix[:, j]).all():
+            raise DataError(f"column {v!r} is entirely missing; drop it from the model or "
+                            "supply its values")
+
+    # Groups.
+    if group is not None:
+        if group not in columns:
+            raise DataError(f"group column {group!r} is not in the data; "
+                            + close_matches(group, columns))
+        gcol = frame[group]
+        if gcol.isna().any():
+            raise DataError(f"group column {group!r} has {int(gcol.isna().sum())} missing "
+                            "value(s); drop those rows or give them a group")
+        labels = tuple(pd.unique(gcol))
+        if len(labels) != table.ngroups:
+            raise DataError(f"group column {group!r} has {len(labels)} groups but the table was "
+                            f"built for {table.ngroups}")
+        masks = [(gcol == lab).to_numpy() for lab in labels]
+    else:
+        labels = (1,)
+        masks = [np.ones(frame.shape[0], dtype=bool)]
+
+    incomplete = np.isnan(matrix).any(axis=1)
+    n_dropped = 0
+    if missing == "listwise":
+        n_dropped = int(incomplete.sum())
+        if n_dropped:
+            warnings.warn(
+                MissingDataWarning(
+                    f"listwise deletion dropped {n_dropped} of {frame.shape[0]} rows with "
+                    "missing values; use missing='fiml' to keep them (valid under MAR)"
+                ),
+                stacklevel=3,
+            )
+        keep = ~incomplete
+    else:
+        all_missing = np.isnan(matrix).all(axis=1)
+        n_dropped = int(all_missing.sum())
+        if n_dropped:
+            warnings.warn(
+                MissingDataWarning(
+                    f"{n_dropped} row(s) have every model variable missing and were dropped"
+                ),
+                stacklevel=3,
+            )
+        keep = ~all_missing
+    arrays = []
+    moments = []
+    for lab, mask in zip(labels, masks, strict=True):
+        arr = matrix[mask & keep]
+        where = f" in group {lab!r}" if group is not None else ""
+        if arr.shape[0] < 2:
+            raise DataError(f"only {arr.shape[0]} usable row(s){where}; at least 2 are needed")
+        if missing == "listwise" or not np.isnan(arr).any():
+            mean = arr.mean(axis=0)
+            cov = np.cov(arr, rowvar=False, bias=True).reshape(arr.shape[1], arr.shape[1])
+        else:
+            mean = np.nanmean(arr, axis=0)
+            cov = pd.DataFrame(arr).cov(min_periods=1).to_numpy() * 1.0
+        sd = np.sqrt(np.diag(cov))
+        const = [roles.observed[j] for j in range(len(sd)) if not sd[j] > 1e-12 * max(1.0, abs(mean[j]))]
+        if const:
+            raise DataError(f"column {const[0]!r} is constant{where} (every value is "
+                            f"{mean[roles.observed.index(const[0])]:g}); a constant cannot be "
+                            "modelled — drop it from the model")
+        _check_collinear(cov, roles.observed, where)
+        moments.append(GroupData(n=int(arr.shape[0]), cov=cov, mean=mean))
+        arrays.append(arr)
+    return PreparedData(
+        columns=tuple(roles.observed),
+        arrays=tuple(arrays),
+        group_labels=labels,
+        moments=tuple(moments),
+        n_dropped=n_dropped,
+        complete=not any(np.isnan(a).any() for a in arrays),
+    )
+
+
+def _check_collinear(cov: FloatArray, names: tuple[str, ...], where: str) -> None:
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    eigval, eigvec = np.linalg.eigh(corr)
+    if eigval[0] > 1e-10:
+        return
+    vec = eigvec[:, 0]
+    involved = [names[j] for j in np.argsort(-np.abs(vec)) if abs(vec[j]) > 0.1]
+    raise DataError(
+        f"variables {', '.join(involved)} are perfectly collinear{where} (one is a linear "
+        "combination of the others), so the sample covariance matrix is singular; drop one "
+        "of them"
+    )
