@@ -157,8 +157,12 @@ estimates_table <- function(fit) {
   pe <- parameterEstimates(fit, standardized = TRUE, ci = TRUE, level = 0.95,
                            rsquare = TRUE)
   pe <- as.data.frame(pe)
-  if (!"block" %in% names(pe)) pe$block <- 1L
-  if (!"group" %in% names(pe)) pe$group <- 1L
+  # single-group fits: lavaan reports no block/group columns; fill them in
+  # the way lavaan does for multi-group fits (0 for := and constraint rows,
+  # which belong to no group, as in parTable())
+  nogroup <- pe$op %in% c(":=", "==", "<", ">")
+  if (!"block" %in% names(pe)) pe$block <- ifelse(nogroup, 0L, 1L)
+  if (!"group" %in% names(pe)) pe$group <- ifelse(nogroup, 0L, 1L)
   if (!"label" %in% names(pe)) pe$label <- ""
   for (v in c("std.lv", "std.all", "std.nox")) {
     if (!v %in% names(pe)) pe[[v]] <- NA_real_
