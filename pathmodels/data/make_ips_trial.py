@@ -131,7 +131,7 @@ def calibrate_employment() -> tuple[float, float]:
             )
 
         value, _ = integrate.quad(integrand, AGE_MIN, AGE_MAX)
-        return value
+        return float(value)
 
     def solve(target: float) -> float:
         return float(optimize.brentq(lambda s: expected_rate(s) - target, -5.0, 5.0, xtol=1e-12))
