@@ -1,0 +1,64 @@
+"""pathmodels: longitudinal mediation and path analysis.
+
+One frozen model spec (lavaan syntax or a builder) feeds ML fits that equal lavaan's,
+effects with delta, bootstrap and Monte Carlo intervals, and (in later steps) Bayesian
+fits, simulation and Monte Carlo power.
+
+Examples
+--------
+>>> import pathmodels as pm
+>>> spec = pm.mediation("arm", "employ", "qol")
+>>> res = pm.fit(spec, pm.load_dataset("ips_trial"))
+>>> sorted(set(res.effects["effect"]))
+['direct', 'indirect', 'total', 'total_indirect']
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pathmodels.builders import chain, mediation
+from pathmodels.data import list_datasets, load_dataset
+from pathmodels.exceptions import (
+    BackendUnavailableError,
+    BoundaryWarning,
+    ConvergenceWarning,
+    DataError,
+    InadmissibleSolutionWarning,
+    ModelSyntaxError,
+    PathModelsError,
+    PathModelsWarning,
+    SpecificationError,
+)
+from pathmodels.fit import fit
+from pathmodels.library import list_models, load_model
+from pathmodels.results import Result, compare
+from pathmodels.spec import Spec
+
+try:
+    __version__ = version("pathmodels")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.1.0"
+
+__all__ = [
+    "BackendUnavailableError",
+    "BoundaryWarning",
+    "ConvergenceWarning",
+    "DataError",
+    "InadmissibleSolutionWarning",
+    "ModelSyntaxError",
+    "PathModelsError",
+    "PathModelsWarning",
+    "Result",
+    "Spec",
+    "SpecificationError",
+    "__version__",
+    "chain",
+    "compare",
+    "fit",
+    "list_datasets",
+    "list_models",
+    "load_dataset",
+    "load_model",
+    "mediation",
+]

@@ -1,0 +1,603 @@
+"""The ML backend: from a parameter table and data to a :class:`~pathmodels.results.Result`.
+
+Steps (lavaan's ``lav_lavaan_step*`` in small functions): sample statistics → start values →
+Fisher scoring (or SLSQP with constraints) → expected-information covariance → parameter
+table with SEs, CIs and ``std.all`` → ``:=`` parameters and effects by the delta method →
+fit measures → admissibility checks → optional bootstrap / Monte Carlo draws.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pathmodels._typing import FloatArray
+from pathmodels.exceptions import (
+    BoundaryWarning,
+    ConvergenceWarning,
+    DataError,
+    InadmissibleSolutionWarning,
+    SpecificationError,
+)
+from pathmodels.ml.data import PreparedData
+from pathmodels.ml.estimate import (
+    Estimate,
+    constraint_functions,
+    constraint_jacobian,
+    fit_ram,
+    scoring,
+)
+from pathmodels.ml.ram import GroupData, RamModel
+from pathmodels.results import EFFECT_COLUMNS, ESTIMATE_COLUMNS, BootstrapDraws
+from pathmodels.spec.table import ParameterTable
+
+__all__ = ["Derived", "MLFit", "fit_ml"]
+
+
+@dataclass(frozen=True)
+class EffectKey:
+    """Identity of one effect row."""
+
+    group: int
+    cause: str
+    outcome: str
+    effect: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Quantities derived from theta, batched over replicates."""
+
+    rows: FloatArray  # (R, n_rows)
+    defined: FloatArray  # (R, n_def)
+    effects: FloatArray  # (R, n_eff)
+    effects_std: FloatArray  # (R, n_eff)
+
+
+class MLFit:
+    """Everything computed for one ML fit; :func:`fit_ml` turns it into a Result."""
+
+    def __init__(self, table: ParameterTable, data: PreparedData,
+                 pairs: list[tuple[str, str]] | None) -> None:
+        self.table = table
+        self.data = data
+        self.model = RamModel(table, list(data.moments))
+        self.n = data.n
+        self.labels = _label_rows(table)
+        self.effect_keys = self._effect_keys(pairs)
+
+    # ------------------------------------------------------------------ effects
+    def _effect_keys(self, pairs: list[tuple[str, str]] | None) -> list[EffectKey]:
+        from pathmodels.effects import decompose, default_pairs, is_recursive
+
+        model = self.model
+        structure = model.structure()
+        names = list(model.names)
+        exo = [names[j] for j in range(model.v) if not structure[j].any()]
+        if pairs is None:
+            pairs = default_pairs(structure, names, exo)
+        else:
+            for cause, outcome in pairs:
+                for nm in (cause, outcome):
+                    if nm not in names:
+                        from pathmodels.exceptions import close_matches
+
+                        raise SpecificationError(f"effects: {nm!r} is not a model variable; "
+                                                 + close_matches(nm, names))
+        self.pairs = list(pairs)
+        self.structure = structure
+        self.recursive = is_recursive(structure)
+        keys: list[EffectKey] = []
+        if not self.pairs:
+            return keys
+        zero = np.zeros((1, model.v, model.v))
+        zero[0][structure] = 1.0
+        rows = decompose(zero, structure, names, self.pairs) if self.recursive else \
+            _nonrecursive_rows(zero, names, self.pairs)
+        for g in range(1, self.table.ngroups + 1):
+            for r in rows:
+                keys.append(EffectKey(g, r.cause, r.outcome, r.effect, r.path))
+        self.effect_rows_template = rows
+        return keys
+
+    def derived(self, theta: FloatArray, *, effects: bool = True) -> Derived:
+        """Row values, ``:=`` values and effects for a batch of parameter vectors."""
+        from pathmodels.effects import decompose
+
+        th = np.atleast_2d(theta)
+        R = th.shape[0]
+        rows = np.atleast_2d(self.model.row_values(th))
+        values: dict[str, Any] = {lab: rows[:, i] for lab, i in self.labels.items()}
+        defined = np.zeros((R, len(self.table.definitions)))
+        for j, (name, expr) in enumerate(self.table.definitions):
+            val = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
+            defined[:, j] = val
+            values[name] = defined[:, j]
+        n_eff = len(self.effect_keys)
+        eff = np.zeros((R, n_eff))
+        eff_std = np.zeros((R, n_eff))
+        if effects and n_eff:
+            per_group = n_eff // self.table.ngroups
+            names = list(self.model.names)
+            for g in range(self.table.ngroups):
+                A, _, _ = self.model.matrices(th, g)
+                _, cov, _ = self.model.full_moments(th, g)
+                sd = np.sqrt(np.clip(np.einsum("rii->ri", cov), 0.0, None))
+                out = (decompose(A, self.structure, names, self.pairs, sd=sd) if self.recursive
+                       else _nonrecursive_rows(A, names, self.pairs, sd=sd))
+                for k, r in enumerate(out):
+                    eff[:, g * per_group + k] = np.broadcast_to(r.value, (R,))
+                    eff_std[:, g * per_group + k] = np.broadcast_to(
+                        r.std_all if r.std_all is not None else np.nan, (R,))
+        return Derived(rows, defined, eff, eff_std)
+
+
+def _nonrecursive_rows(B: FloatArray, names: list[str], pairs: list[tuple[str, str]],
+                       sd: FloatArray | None = None) -> list[Any]:
+    """Direct, total indirect and total effects where specific paths are infinite."""
+    from pathmodels.effects import EffectRow, total_effects
+
+    tot = total_effects(B)
+    out = []
+    for cause, outcome in pairs:
+        c, o = names.index(cause), names.index(outcome)
+        scale = None if sd is None else sd[..., c] / sd[..., o]
+        for kind, val in (("direct", B[..., o, c]), ("total_indirect", tot[..., o, c] - B[..., o, c]),
+                          ("total", tot[..., o, c])):
+            out.append(EffectRow(cause=cause, outcome=outcome, effect=kind,  # type: ignore[arg-type]
+                                 path=f"{cause} -> {outcome}" if kind == "direct" else "",
+                                 value=val, std_all=None if scale is None else val * scale))
+    return out
+
+
+def _label_rows(table: ParameterTable) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i, lab in enumerate(table.label):
+        if lab and not lab.startswith(".ge."):
+            out.setdefault(lab, i)
+    return out
+
+
+# ---------------------------------------------------------------------- covariance
+def _vcov(fit: MLFit, est: Estimate) -> FloatArray:
+    model = fit.model
+    info = model.expected_information(est.theta) * fit.n
+    k = info.shape[0]
+    if est.active_constraints:
+        funcs = constraint_functions(list(fit.table.constraints), _label_index(fit.table),
+                                     fit.table.definitions)
+        J = constraint_jacobian(funcs, est.theta, est.active_constraints)
+        # Null-space of the active constraints: V = Z (Zᵀ I Z)⁻¹ Zᵀ.
+        _, s, vt = np.linalg.svd(J)
+        rank = int((s > 1e-8 * max(1.0, s.max(initial=0.0))).sum())
+        Z = vt[rank:].T
+        inner = Z.T @ info @ Z
+        _check_identified(inner, fit, Z)
+        return Z @ np.linalg.inv(inner) @ Z.T
+    _check_identified(info, fit, np.eye(k))
+    return np.linalg.inv(info)
+
+
+def _check_identified(info: FloatArray, fit: MLFit, basis: FloatArray) -> None:
+    if info.size == 0:
+        return
+    eigval, eigvec = np.linalg.eigh(info)
+    if eigval[0] > 1e-9 * max(eigval[-1], 1.0):
+        return
+    direction = basis @ eigvec[:, 0]
+    names = _free_names(fit.table)
+    involved = [names[j] for j in np.argsort(-np.abs(direction)) if abs(direction[j]) > 0.1][:6]
+    raise SpecificationError(
+        "the model is not identified: the information matrix is singular, so these "
+        f"parameters cannot all be estimated: {', '.join(involved)}. Fix one of them (e.g. a "
+        "loading to 1 or a path to 0), add an equality constraint, or drop a path"
+    )
+
+
+def _free_names(table: ParameterTable) -> list[str]:
+    names = [""] * table.npar
+    for i in range(table.n_rows):
+        k = table.free[i] - 1
+        if k >= 0 and not names[k]:
+            g = f" (group {table.group[i]})" if table.ngroups > 1 else ""
+            names[k] = f"{table.lhs[i]} {table.op[i]} {table.rhs[i]}".strip() + g
+    return names
+
+
+def _label_index(table: ParameterTable) -> dict[str, int]:
+    return {lab: k - 1 for lab, k in table.labels_to_free().items()}
+
+
+def _jacobian(fit: MLFit, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Numeric Jacobians of defined values, effects and std effects w.r.t. theta."""
+    k = theta.size
+    h = 1e-6 * np.maximum(1.0, np.abs(theta))
+    plus = theta + np.diag(h)
+    minus = theta - np.diag(h)
+    d = fit.derived(np.vstack([plus, minus]))
+    jd = ((d.defined[:k] - d.defined[k:]) / (2 * h[:, None])).T
+    je = ((d.effects[:k] - d.effects[k:]) / (2 * h[:, None])).T
+    return jd, je, np.zeros_like(je)
+
+
+# ---------------------------------------------------------------------- std.all
+def _std_all(fit: MLFit, theta: FloatArray) -> FloatArray:
+    table, model = fit.table, fit.model
+    out = np.full(table.n_rows, np.nan)
+    rows = model.row_values(theta)
+    for g in range(table.ngroups):
+        _, cov, _ = model.full_moments(theta, g)
+        _, S, _ = model.matrices(theta, g)
+        var = np.einsum("rii->ri", cov)[0]
+        resvar = np.einsum("rii->ri", S)[0]
+        sd = np.sqrt(np.clip(var, 0.0, None))
+        pos = model.pos
+        for i in np.flatnonzero(table.group == g + 1):
+            op, lhs, rhs, val = table.op[i], table.lhs[i], table.rhs[i], rows[i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if op == "=~":
+                    out[i] = val * sd[pos[lhs]] / sd[pos[rhs]]
+                elif op == "~":
+                    out[i] = val * sd[pos[rhs]] / sd[pos[lhs]]
+                elif op == "~~":
+                    if lhs == rhs:
+                        out[i] = val / var[pos[lhs]]
+                    else:
+                        out[i] = val / np.sqrt(resvar[pos[lhs]] * resvar[pos[rhs]])
+                elif op == "~1":
+                    out[i] = val / sd[pos[lhs]]
+    return out
+
+
+# ---------------------------------------------------------------------- admissibility
+def _admissibility(fit: MLFit, theta: FloatArray, std: FloatArray) -> list[tuple[type[Warning], str]]:
+    table, model = fit.table, fit.model
+    found: list[tuple[type[Warning], str]] = []
+    rows = model.row_values(theta)
+    lv = set(model.latent)
+    for i in range(table.n_rows):
+        if table.op[i] == "~~" and table.lhs[i] == table.rhs[i] and rows[i] < 0:
+            kind = "latent variance" if table.lhs[i] in lv else "residual variance"
+            g = f" in group {table.group[i]}" if table.ngroups > 1 else ""
+            found.append((InadmissibleSolutionWarning,
+                          f"negative {kind} {table.lhs[i]} ~~ {table.lhs[i]} = {rows[i]:.4g}{g} "
+                          "(a Heywood case): inspect the model for misspecification, a "
+                          "too-small sample or an over-extracted factor"))
+        if (table.op[i] == "~~" and table.lhs[i] != table.rhs[i] and np.isfinite(std[i])
+                and abs(std[i]) > 1.0):
+            found.append((InadmissibleSolutionWarning,
+                          f"{table.lhs[i]} ~~ {table.rhs[i]} implies a correlation of "
+                          f"{std[i]:.3f}, outside [-1, 1]"))
+    for g in range(table.ngroups):
+        _, S, _ = model.matrices(theta, g)
+        S = S[0]
+        gl = f" in group {g + 1}" if table.ngroups > 1 else ""
+        nlv = len(model.latent)
+        if nlv:
+            psi = S[model.p:, model.p:]
+            if np.linalg.eigvalsh(psi)[0] < -1e-10:
+                found.append((InadmissibleSolutionWarning,
+                              f"the covariance matrix of the latent variables is not positive "
+                              f"definite{gl}: inspect latent variances and correlations"))
+        theta_m = S[:model.p, :model.p]
+        exo = [model.pos[x] for x in table.roles.exogenous_x]
+        keep = [j for j in range(model.p) if j not in exo]
+        if keep and np.linalg.eigvalsh(theta_m[np.ix_(keep, keep)])[0] < -1e-10 and not any(
+                rows[i] < 0 for i in range(table.n_rows) if table.op[i] == "~~"
+                and table.lhs[i] == table.rhs[i]):
+            found.append((InadmissibleSolutionWarning,
+                          f"the residual covariance matrix of the observed variables is not "
+                          f"positive definite{gl}: inspect residual covariances"))
+        sigma, _ = model.implied(theta, g)
+        if np.linalg.eigvalsh(sigma)[0] <= 0:
+            found.append((InadmissibleSolutionWarning,
+                          f"the model-implied covariance matrix is not positive definite{gl}"))
+    return found
+
+
+def admissible_batch(fit: MLFit, rows: FloatArray) -> np.ndarray:
+    """True for replicates with no negative variance (rows: (R, n_rows))."""
+    t = fit.table
+    var_rows = [i for i in range(t.n_rows) if t.op[i] == "~~" and t.lhs[i] == t.rhs[i]
+                and t.free[i] > 0]
+    if not var_rows:
+        return np.ones(rows.shape[0], dtype=bool)
+    return np.all(rows[:, var_rows] >= 0, axis=1)
+
+
+# ---------------------------------------------------------------------- resampling
+def _batched_moments(arrays: list[FloatArray], index: list[np.ndarray]) -> list[GroupData]:
+    out = []
+    for X, idx in zip(arrays, index, strict=True):
+        Xb = X[idx]  # (R, n, p)
+        mean = Xb.mean(axis=1)
+        centred = Xb - mean[:, None, :]
+        cov = np.einsum("rni,rnj->rij", centred, centred) / X.shape[0] if idx.shape[1] == X.shape[0] \
+            else np.einsum("rni,rnj->rij", centred, centred) / idx.shape[1]
+        out.append(GroupData(n=int(idx.shape[1]), cov=cov, mean=mean))
+    return out
+
+
+def _refit_batch(fit: MLFit, groups: list[GroupData], theta_hat: FloatArray) -> tuple[FloatArray, np.ndarray]:
+    model = RamModel(fit.table, groups)
+    R = groups[0].cov.shape[0]
+    start = np.tile(theta_hat, (R, 1))
+    theta, done, _ = scoring(model, start)
+    theta = np.where(done[:, None], theta, np.nan)
+    return theta, done
+
+
+def bootstrap_draws(fit: MLFit, theta_hat: FloatArray, n_boot: int, rng: np.random.Generator,
+                    progress: Any = None, chunk: int = 250) -> tuple[FloatArray, np.ndarray]:
+    """Nonparametric bootstrap: resample rows within groups, refit every replicate.
+
+    Replicates are fitted in batches with Fisher scoring warm-started at the estimate.
+    """
+    arrays = list(fit.data.arrays)
+    thetas, oks = [], []
+    done_count = 0
+    while done_count < n_boot:
+        r = min(chunk, n_boot - done_count)
+        index = [rng.integers(0, X.shape[0], size=(r, X.shape[0])) for X in arrays]
+        with np.errstate(all="ignore"):
+            th, ok = _refit_batch(fit, _batched_moments(arrays, index), theta_hat)
+        thetas.append(th)
+        oks.append(ok)
+        done_count += r
+        if progress is not None:
+            progress(r)
+    return np.vstack(thetas), np.concatenate(oks)
+
+
+def jackknife_draws(fit: MLFit, theta_hat: FloatArray) -> FloatArray:
+    """Leave-one-out estimates (n, k) for the BCa acceleration."""
+    arrays = list(fit.data.arrays)
+    out = []
+    for g, X in enumerate(arrays):
+        n = X.shape[0]
+        idx = np.array([np.delete(np.arange(n), i) for i in range(n)])
+        index = [np.tile(np.arange(Y.shape[0]), (n, 1)) if h != g else idx
+                 for h, Y in enumerate(arrays)]
+        with np.errstate(all="ignore"):
+            th, _ = _refit_batch(fit, _batched_moments(arrays, index), theta_hat)
+        out.append(th)
+    return np.vstack(out)
+
+
+# ---------------------------------------------------------------------- main
+def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
+           pairs: list[tuple[str, str]] | None = None,
+           theta_override: FloatArray | None = None,
+           engine: str = "pathmodels") -> dict[str, Any]:
+    """Fit by ML and compute every table of a Result (returned as keyword arguments)."""
+    from pathmodels import intervals
+
+    t0 = time.perf_counter()
+    fit = MLFit(table, data, pairs)
+    n_moments = sum(
+        (len(table.roles.observed) * (len(table.roles.observed) + 1)) // 2
+        + (len(table.roles.observed) if table.options.meanstructure else 0)
+        for _ in range(table.ngroups)
+    )
+    nx = len(table.roles.exogenous_x)
+    n_exo = table.ngroups * (nx * (nx + 1) // 2 + (nx if table.options.meanstructure else 0))
+    df = n_moments - n_exo - table.npar
+    if df < 0:
+        raise SpecificationError(
+            f"the model has {table.npar} free parameters but the data supply only "
+            f"{n_moments - n_exo} moments (df = {df}); it is not identified — fix or drop "
+            "parameters"
+        )
+    if data.n < table.npar:
+        raise DataError(f"N = {data.n} rows is smaller than the {table.npar} free parameters; "
+                        "collect more data or simplify the model")
+    label_index = _label_index(table)
+    if theta_override is not None:
+        est = Estimate(theta_override, 0.5 * float(fit.model.discrepancy(theta_override)), True, 0,
+                       "external optimiser", float(np.max(np.abs(fit.model.gradient(theta_override)))))
+        if table.constraints:
+            raise SpecificationError("an external optimiser cannot take general constraints")
+    else:
+        est = fit_ram(fit.model, constraints=list(table.constraints) or None,
+                      label_index=label_index)
+    theta = est.theta
+    notes: list[tuple[type[Warning], str]] = []
+    if not est.converged:
+        notes.append((ConvergenceWarning,
+                      f"the optimiser did not converge ({est.message}; largest gradient "
+                      f"{est.gradient_max:.2e}); estimates are unreliable — check the model, "
+                      "scale variables to similar variances or give start values"))
+    vcov = _vcov(fit, est)
+    se_free = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+    level = float(options["level"])
+    zcrit = stats.norm.ppf(0.5 + level / 2)
+
+    # Parameter rows.
+    d0 = fit.derived(theta)
+    rows = d0.rows[0]
+    se_rows = np.array([se_free[k - 1] if k > 0 else 0.0 for k in table.free])
+    std = _std_all(fit, theta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se_rows > 0, rows / se_rows, np.nan)
+    pval = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    lo = np.where(table.free > 0, rows - zcrit * se_rows, rows)
+    hi = np.where(table.free > 0, rows + zcrit * se_rows, rows)
+    est_frame = pd.DataFrame({
+        "lhs": table.lhs, "op": table.op, "rhs": table.rhs,
+        "label": [lab if not lab.startswith(".ge.") else "" for lab in table.label],
+        "group": table.group.astype(int), "est": rows, "se": se_rows, "z": z, "pvalue": pval,
+        "ci_lower": lo, "ci_upper": hi, "std_all": std,
+    })
+    # Defined parameters.
+    jd, je, _ = _jacobian(fit, theta)
+    def_vals = d0.defined[0]
+    def_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jd, vcov, jd), 0.0, None)) if jd.size else \
+        np.zeros(0)
+    std_values: dict[str, Any] = {}
+    for lab, i in fit.labels.items():
+        std_values[lab] = std[i]
+    def_std = []
+    for name, expr in table.definitions:
+        try:
+            val = float(expr.evaluate(std_values))
+        except Exception:  # noqa: BLE001 - a definition of non-standardisable parameters
+            val = float("nan")
+        std_values[name] = val
+        def_std.append(val)
+    if table.definitions:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dz = np.where(def_se > 0, def_vals / def_se, np.nan)
+        def_frame = pd.DataFrame({
+            "lhs": [n for n, _ in table.definitions], "op": ":=",
+            "rhs": [str(e) for _, e in table.definitions],
+            "label": [n for n, _ in table.definitions], "group": 0, "est": def_vals,
+            "se": def_se, "z": dz, "pvalue": np.where(np.isfinite(dz), 2 * stats.norm.sf(np.abs(dz)), np.nan),
+            "ci_lower": def_vals - zcrit * def_se, "ci_upper": def_vals + zcrit * def_se,
+            "std_all": def_std,
+        })
+        est_frame = pd.concat([est_frame, def_frame], ignore_index=True)
+    # Effects.
+    eff_vals = d0.effects[0]
+    eff_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", je, vcov, je), 0.0, None)) if je.size else \
+        np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ez = np.where(eff_se > 0, eff_vals / eff_se, np.nan)
+    eff_frame = pd.DataFrame({
+        "cause": [k.cause for k in fit.effect_keys], "outcome": [k.outcome for k in fit.effect_keys],
+        "effect": [k.effect for k in fit.effect_keys], "path": [k.path for k in fit.effect_keys],
+        "group": [k.group for k in fit.effect_keys], "est": eff_vals, "se": eff_se, "z": ez,
+        "pvalue": np.where(np.isfinite(ez), 2 * stats.norm.sf(np.abs(ez)), np.nan),
+        "ci_lower": eff_vals - zcrit * eff_se, "ci_upper": eff_vals + zcrit * eff_se,
+        "std_all": d0.effects_std[0],
+    }, columns=list(EFFECT_COLUMNS))
+
+    # Resampling intervals.
+    boot = None
+    ci = options["ci"]
+    if options["se"] == "bootstrap" or ci in ("percentile", "bc", "bca", "mc"):
+        rng = np.random.default_rng(np.random.SeedSequence(options.get("seed")))
+        if ci == "mc":
+            draws = intervals.mc_draws(theta, vcov, int(options["n_mc"]), rng)
+            ok = np.ones(draws.shape[0], dtype=bool)
+            kind = "mc"
+        else:
+            if not data.complete:
+                raise SpecificationError("bootstrap with missing='fiml' is not available yet; "
+                                         "use ci='mc' or missing='listwise'")
+            draws, ok = bootstrap_draws(fit, theta, int(options["n_boot"]), rng,
+                                        progress=options.get("progress_callback"))
+            kind = "bootstrap"
+        dd = fit.derived(np.where(ok[:, None], draws, theta))
+        adm = admissible_batch(fit, dd.rows) & ok
+        boot = BootstrapDraws(kind, draws, ok, adm, options.get("seed"))
+        all_draws = np.hstack([dd.rows, dd.defined, dd.effects])[ok]
+        all_est = np.concatenate([rows, def_vals, eff_vals])
+        if kind == "bootstrap" and ok.sum() < 0.5 * ok.size:
+            notes.append((ConvergenceWarning, f"{ok.size - ok.sum()} of {ok.size} bootstrap "
+                          "replicates failed to converge; intervals rest on the rest"))
+        if ci in ("delta",):
+            ci = "percentile"
+        if ci == "percentile" or ci == "mc":
+            bounds = intervals.percentile_interval(all_draws, level)
+        elif ci == "bc":
+            bounds = intervals.bias_corrected_interval(all_draws, all_est, level)
+        else:
+            jack = jackknife_draws(fit, theta)
+            jd_ = fit.derived(np.where(np.isnan(jack), theta, jack))
+            jvals = np.hstack([jd_.rows, jd_.defined, jd_.effects])
+            bounds = intervals.bca_interval(all_draws, all_est, jvals, level)
+        nr, nd = rows.size, def_vals.size
+        boot_se = np.nanstd(all_draws, axis=0, ddof=1)
+        fixed_rows = table.free == 0
+        lo_r, hi_r = bounds[:nr, 0].copy(), bounds[:nr, 1].copy()
+        lo_r[fixed_rows], hi_r[fixed_rows] = rows[fixed_rows], rows[fixed_rows]
+        est_frame.loc[: nr - 1, "ci_lower"] = lo_r
+        est_frame.loc[: nr - 1, "ci_upper"] = hi_r
+        if nd:
+            est_frame.loc[nr:, "ci_lower"] = bounds[nr:nr + nd, 0]
+            est_frame.loc[nr:, "ci_upper"] = bounds[nr:nr + nd, 1]
+        eff_frame["ci_lower"] = bounds[nr + nd:, 0]
+        eff_frame["ci_upper"] = bounds[nr + nd:, 1]
+        if options["se"] == "bootstrap":
+            se_all = boot_se.copy()
+            se_all[:nr][fixed_rows] = 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for frame, sl in ((est_frame, slice(0, nr + nd)), (eff_frame, slice(nr + nd, None))):
+                    s = se_all[sl]
+                    frame["se"] = s
+                    zz = np.where(s > 0, frame["est"].to_numpy() / s, np.nan)
+                    frame["z"] = zz
+                    frame["pvalue"] = np.where(np.isfinite(zz), 2 * stats.norm.sf(np.abs(zz)), np.nan)
+        options = {**options, "ci": ci}
+
+    # Fit measures.
+    fm = compute_fit_measures(fit.model, theta, data, table)
+    fm["converged"] = bool(est.converged)
+    notes += _admissibility(fit, theta, std)
+    seen = set()
+    messages = []
+    for cls, msg in notes:
+        if msg in seen:
+            continue
+        seen.add(msg)
+        messages.append(msg)
+        warnings.warn(cls(msg), stacklevel=4)
+    boundary = [i for i in range(table.n_rows) if table.op[i] == "~~" and table.lhs[i] == table.rhs[i]
+                and table.free[i] > 0 and abs(rows[i]) < 1e-8]
+    for i in boundary:
+        msg = f"variance {table.lhs[i]} ~~ {table.lhs[i]} is estimated at the boundary (0)"
+        messages.append(msg)
+        warnings.warn(BoundaryWarning(msg), stacklevel=4)
+    est_frame = est_frame[list(ESTIMATE_COLUMNS)]
+    names = _free_names(table)
+    return {
+        "estimates": est_frame,
+        "effects": eff_frame,
+        "fit_measures": fm,
+        "vcov": pd.DataFrame(vcov, index=names, columns=names),
+        "converged": bool(est.converged),
+        "warnings": tuple(messages),
+        "options": options,
+        "info": {
+            "engine": engine,
+            "iterations": est.iterations,
+            "fmin": est.fmin,
+            "gradient_max": est.gradient_max,
+            "seconds": time.perf_counter() - t0,
+            "n_dropped": data.n_dropped,
+            "group_labels": list(data.group_labels),
+            "group_n": [int(a.shape[0]) for a in data.arrays],
+        },
+        "boot": boot,
+        "theta": theta,
+    }
+
+
+def compute_fit_measures(model: RamModel, theta: FloatArray, data: PreparedData,
+                         table: ParameterTable) -> dict[str, Any]:
+    """lavaan's fit measures for a complete-data fit, plus ``loglik`` and ``n``."""
+    from pathmodels.ml.fitmeasures import GroupMoments, fit_measures
+
+    exo = np.array([v in table.roles.exogenous_x for v in model.observed], dtype=bool)
+    groups = []
+    for g, gd in enumerate(data.moments):
+        sigma, mu = model.implied(theta, g)
+        groups.append(GroupMoments(
+            n=gd.n, sample_cov=gd.cov, implied_cov=sigma,
+            sample_mean=gd.mean if table.options.meanstructure else None,
+            implied_mean=mu if table.options.meanstructure else None,
+            exo=exo, group=g + 1,
+        ))
+    fm: dict[str, Any] = dict(fit_measures(groups, npar=table.npar,
+                                           meanstructure=table.options.meanstructure,
+                                           fixed_x=table.options.fixed_x))
+    fm["loglik"] = fm.get("logl", float("nan"))
+    fm["n"] = data.n
+    return fm
