@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,40 @@ CASES_DIR = Path(__file__).resolve().parent / "lavaan"
 
 #: columns of ``LavaanCase.estimates`` (always present, in this order first)
 ESTIMATE_COLUMNS = [
-    "lhs", "op", "rhs", "block", "group", "label", "est", "se", "z", "pvalue",
-    "ci_lower", "ci_upper", "std_lv", "std_all", "std_nox",
+    "lhs",
+    "op",
+    "rhs",
+    "block",
+    "group",
+    "label",
+    "est",
+    "se",
+    "z",
+    "pvalue",
+    "ci_lower",
+    "ci_upper",
+    "std_lv",
+    "std_all",
+    "std_nox",
 ]
 
 #: columns of ``LavaanCase.partable`` (always present, in this order first)
 PARTABLE_COLUMNS = [
-    "id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo",
-    "label", "plabel", "start", "est", "se",
+    "id",
+    "lhs",
+    "op",
+    "rhs",
+    "user",
+    "block",
+    "group",
+    "free",
+    "ustart",
+    "exo",
+    "label",
+    "plabel",
+    "start",
+    "est",
+    "se",
 ]
 
 _TEXT_COLUMNS = {"lhs", "op", "rhs", "label", "plabel", "name", "model"}
@@ -109,7 +136,7 @@ def list_cases() -> list[str]:
     return sorted(p.stem for p in CASES_DIR.glob("*.json"))
 
 
-def _renamed(columns) -> dict[str, str]:
+def _renamed(columns: Iterable[str]) -> dict[str, str]:
     return {c: c.replace(".", "_") for c in columns if "." in c}
 
 

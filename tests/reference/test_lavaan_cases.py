@@ -14,22 +14,53 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tests.reference.lavaan_cases import (
-    CASES_DIR,
-    ESTIMATE_COLUMNS,
-    PARTABLE_COLUMNS,
-    LavaanCase,
-    list_cases,
-    load_case,
-)
+try:
+    from tests.reference.lavaan_cases import (
+        CASES_DIR,
+        ESTIMATE_COLUMNS,
+        PARTABLE_COLUMNS,
+        LavaanCase,
+        list_cases,
+        load_case,
+    )
+except (
+    ModuleNotFoundError
+):  # plain `pytest` with --import-mode=importlib: repo root not on sys.path
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.reference.lavaan_cases import (
+        CASES_DIR,
+        ESTIMATE_COLUMNS,
+        PARTABLE_COLUMNS,
+        LavaanCase,
+        list_cases,
+        load_case,
+    )
 
 EXPECTED_CASES = {
-    "simple_mediation", "simple_mediation_means", "parallel_mediation",
-    "serial_mediation", "ips_chain", "cfa_hs", "sem_pd", "equality_constraints",
-    "inequality_constraint", "moderated_mediation", "fiml_mediation",
-    "fiml_mediation_listwise", "clpm3_free", "clpm3_invariant", "riclpm4",
-    "riclpm4_fiml", "riclpm4_listwise", "clpm_on_riclpm",
-    "twogroup_mediation_free", "twogroup_mediation_equal", "riclpm3_trivariate",
+    "simple_mediation",
+    "simple_mediation_means",
+    "parallel_mediation",
+    "serial_mediation",
+    "ips_chain",
+    "cfa_hs",
+    "sem_pd",
+    "equality_constraints",
+    "inequality_constraint",
+    "moderated_mediation",
+    "fiml_mediation",
+    "fiml_mediation_listwise",
+    "clpm3_free",
+    "clpm3_invariant",
+    "riclpm4",
+    "riclpm4_fiml",
+    "riclpm4_listwise",
+    "clpm_on_riclpm",
+    "twogroup_mediation_free",
+    "twogroup_mediation_equal",
+    "riclpm3_trivariate",
 }
 BOOT_CASES = {"simple_mediation", "parallel_mediation", "ips_chain", "moderated_mediation"}
 LRT_CASES = {
@@ -126,8 +157,12 @@ def test_pvalue_is_two_sided_normal_p_of_z(case):
 def test_wald_ci_is_est_plus_minus_1_96_se(case):
     est = case.estimates
     rows = _se_rows(est)
-    np.testing.assert_allclose(rows["ci_lower"], rows["est"] - Z975 * rows["se"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(rows["ci_upper"], rows["est"] + Z975 * rows["se"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        rows["ci_lower"], rows["est"] - Z975 * rows["se"], rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        rows["ci_upper"], rows["est"] + Z975 * rows["se"], rtol=1e-9, atol=1e-12
+    )
     fixed = est[(est["se"] == 0)]
     np.testing.assert_allclose(fixed["ci_lower"], fixed["est"])
     np.testing.assert_allclose(fixed["ci_upper"], fixed["est"])
@@ -152,13 +187,28 @@ def test_vcov_matches_partable_standard_errors(case):
     np.testing.assert_allclose(m, m.T, atol=1e-12 * scale)
     free = case.partable[case.partable["free"] > 0].sort_values("free")
     assert len(v) == free["free"].max() == len(free)
-    np.testing.assert_allclose(np.sqrt(np.clip(np.diag(m), 0, None)), free["se"], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        np.sqrt(np.clip(np.diag(m), 0, None)), free["se"], rtol=1e-8, atol=1e-12
+    )
 
 
 def test_fit_measures_are_present_and_consistent(case):
     fit = case.fit
-    for key in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic", "bic",
-                "logl", "unrestricted.logl", "npar", "ntotal"):
+    for key in (
+        "chisq",
+        "df",
+        "pvalue",
+        "cfi",
+        "tli",
+        "rmsea",
+        "srmr",
+        "aic",
+        "bic",
+        "logl",
+        "unrestricted.logl",
+        "npar",
+        "ntotal",
+    ):
         assert key in fit, key
     for key in ("chisq", "df", "cfi", "rmsea", "srmr", "aic", "bic", "logl", "npar"):
         assert math.isfinite(fit[key]), key
@@ -166,7 +216,9 @@ def test_fit_measures_are_present_and_consistent(case):
     # likelihood-ratio chi-square, AIC and BIC from the log-likelihoods
     assert fit["chisq"] == pytest.approx(2 * (fit["unrestricted.logl"] - fit["logl"]), abs=1e-6)
     assert fit["aic"] == pytest.approx(-2 * fit["logl"] + 2 * fit["npar"], rel=1e-12)
-    assert fit["bic"] == pytest.approx(-2 * fit["logl"] + fit["npar"] * math.log(fit["ntotal"]), rel=1e-12)
+    assert fit["bic"] == pytest.approx(
+        -2 * fit["logl"] + fit["npar"] * math.log(fit["ntotal"]), rel=1e-12
+    )
     if fit["df"] > 0:
         assert fit["pvalue"] == pytest.approx(stats.chi2.sf(fit["chisq"], fit["df"]), rel=1e-8)
     assert fit["ntotal"] == sum(case.nobs) if isinstance(case.nobs, list) else case.nobs
@@ -206,16 +258,24 @@ def test_sample_statistics_are_those_of_the_csv(case):
     """lavaan's sample moments (N divisor) equal the CSV's: R fitted this file."""
     if case.options["missing"] == "ml":
         pytest.skip("FIML sample statistics are EM estimates")
-    groups = [(None, case.data)] if case.n_groups == 1 else [
-        (g, case.data[case.data[case.options["group"]] == g]) for g in case.group_labels
-    ]
-    for (label, df), ss in zip(groups, case.sampstat):
+    groups = (
+        [(None, case.data)]
+        if case.n_groups == 1
+        else [(g, case.data[case.data[case.options["group"]] == g]) for g in case.group_labels]
+    )
+    for (label, df), ss in zip(groups, case.sampstat, strict=True):
+        if label is not None:
+            assert ss["group_label"] == label
         cov = ss["cov"]
         names = list(cov.index)
         x = df[names].dropna().to_numpy(dtype=float)
-        np.testing.assert_allclose(cov.to_numpy(), np.cov(x, rowvar=False, ddof=0), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            cov.to_numpy(), np.cov(x, rowvar=False, ddof=0), rtol=1e-9, atol=1e-12
+        )
         if "mean" in ss:
-            np.testing.assert_allclose(ss["mean"][names].to_numpy(), x.mean(axis=0), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                ss["mean"][names].to_numpy(), x.mean(axis=0), rtol=1e-9, atol=1e-12
+            )
 
 
 def test_implied_moments_shape(case):
@@ -250,7 +310,16 @@ def test_bootstrap_section(name):
     assert defined
     for kind in ("perc", "bca_simple"):
         tab = boot[kind]
-        assert list(tab.columns) == ["lhs", "op", "rhs", "label", "est", "se", "ci_lower", "ci_upper"]
+        assert list(tab.columns) == [
+            "lhs",
+            "op",
+            "rhs",
+            "label",
+            "est",
+            "se",
+            "ci_lower",
+            "ci_upper",
+        ]
         # the point estimates of the bootstrap fit are the ML estimates
         merged = tab.merge(main, on=["lhs", "op", "rhs"], suffixes=("", "_ml"))
         assert len(merged) == len(tab) == len(main)
@@ -287,7 +356,9 @@ def test_lrt_section(name):
     row = table.loc[name]
     assert row["Df diff"] == case.fit["df"] - free.fit["df"] > 0
     assert row["Chisq diff"] == pytest.approx(case.fit["chisq"] - free.fit["chisq"], abs=1e-8)
-    assert row["Pr(>Chisq)"] == pytest.approx(stats.chi2.sf(row["Chisq diff"], row["Df diff"]), rel=1e-8)
+    assert row["Pr(>Chisq)"] == pytest.approx(
+        stats.chi2.sf(row["Chisq diff"], row["Df diff"]), rel=1e-8
+    )
     # same data on both sides
     pd.testing.assert_frame_equal(case.data, free.data)
 
