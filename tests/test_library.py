@@ -247,3 +247,20 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     path.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(SpecificationError, match="not valid YAML"):
         model_entry(path)
+
+
+def test_installed_library_folder_is_preferred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel puts models/ at pathmodels/_library; the loader looks there first."""
+    import importlib.resources
+
+    import pathmodels.library as library
+
+    bundled = tmp_path / "_library"
+    bundled.mkdir()
+    source = MODELS_DIR / "mhfa_public.yaml"
+    (bundled / "mhfa_public.yaml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(importlib.resources, "files", lambda package: tmp_path)
+    assert library.list_models()["name"].tolist() == ["mhfa_public"]
+    assert library.model_entry("mhfa_public").path == str(bundled / "mhfa_public.yaml")
