@@ -41,7 +41,7 @@ def _ml_backend(engine: str) -> Callable[[Spec, Any, dict[str, Any]], Result]:
 
             if isinstance(data, pd.DataFrame) and group in data.columns:
                 ngroups = int(data[group].dropna().nunique())
-        has_means = any(op == "~1" for op in spec.table().op)
+        has_means = any(op == "~1" for op in spec.table(ngroups=spec.min_groups).op)
         meanstructure = options["meanstructure"]
         if meanstructure is None:
             meanstructure = has_means or ngroups > 1 or options["missing"] == "fiml"
@@ -49,11 +49,6 @@ def _ml_backend(engine: str) -> Callable[[Spec, Any, dict[str, Any]], Result]:
                            group_equal=options["group_equal"],
                            group_partial=options["group_partial"])
         prepared = prepare_data(table, data, group=group, missing=options["missing"])
-        if options["missing"] == "fiml" and not prepared.complete:
-            raise BackendUnavailableError(
-                "missing='fiml' on incomplete data is not available in this version; use "
-                "missing='listwise' (the default) or complete cases"
-            )
         theta = None
         if engine == "semopy":
             from pathmodels.ml.semopy_backend import semopy_estimates

@@ -65,10 +65,17 @@ class MLFit:
     """Everything computed for one ML fit; :func:`fit_ml` turns it into a Result."""
 
     def __init__(self, table: ParameterTable, data: PreparedData,
-                 pairs: list[tuple[str, str]] | None) -> None:
+                 pairs: list[tuple[str, str]] | None, *, fiml: bool = False) -> None:
         self.table = table
         self.data = data
-        self.model = RamModel(table, list(data.moments))
+        self.fiml = fiml
+        if fiml:
+            from pathmodels.ml.fiml import FimlModel, missing_patterns
+
+            self.patterns = [missing_patterns(X) for X in data.arrays]
+            self.model: RamModel = FimlModel(table, list(data.moments), self.patterns)
+        else:
+            self.model = RamModel(table, list(data.moments))
         self.n = data.n
         self.labels = _label_rows(table)
         self.effect_keys = self._effect_keys(pairs)
@@ -168,7 +175,11 @@ def _label_rows(table: ParameterTable) -> dict[str, int]:
 # ---------------------------------------------------------------------- covariance
 def _vcov(fit: MLFit, est: Estimate) -> FloatArray:
     model = fit.model
-    info = model.expected_information(est.theta) * fit.n
+    if fit.fiml:
+        # lavaan uses the observed information with missing = "ml".
+        info = model.observed_information(est.theta) * fit.n  # type: ignore[attr-defined]
+    else:
+        info = model.expected_information(est.theta) * fit.n
     k = info.shape[0]
     if est.active_constraints:
         funcs = constraint_functions(list(fit.table.constraints), _label_index(fit.table),
@@ -380,7 +391,7 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
     from pathmodels import intervals
 
     t0 = time.perf_counter()
-    fit = MLFit(table, data, pairs)
+    fit = MLFit(table, data, pairs, fiml=options["missing"] == "fiml")
     n_moments = sum(
         (len(table.roles.observed) * (len(table.roles.observed) + 1)) // 2
         + (len(table.roles.observed) if table.options.meanstructure else 0)
@@ -538,7 +549,8 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         options = {**options, "ci": ci}
 
     # Fit measures.
-    fm = compute_fit_measures(fit.model, theta, data, table)
+    fm = (compute_fiml_fit_measures(fit, theta) if fit.fiml
+          else compute_fit_measures(fit.model, theta, data, table))
     fm["converged"] = bool(est.converged)
     notes += _admissibility(fit, theta, std)
     seen = set()
@@ -598,6 +610,55 @@ def compute_fit_measures(model: RamModel, theta: FloatArray, data: PreparedData,
     fm: dict[str, Any] = dict(fit_measures(groups, npar=table.npar,
                                            meanstructure=table.options.meanstructure,
                                            fixed_x=table.options.fixed_x))
+    fm["loglik"] = fm.get("logl", float("nan"))
+    fm["n"] = data.n
+    return fm
+
+
+def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
+    """Fit measures of a FIML fit from the log-likelihoods of model, saturated (EM) and
+    baseline models; SRMR from the EM moments, as lavaan does."""
+    from pathmodels.ml.fiml import em_saturated
+    from pathmodels.ml.fitmeasures import GroupMoments, fit_measures, fit_measures_from_loglik
+
+    table, model, data = fit.table, fit.model, fit.data
+    exo = np.array([v in table.roles.exogenous_x for v in model.observed], dtype=bool)
+    logl = model.loglik(theta)  # type: ignore[attr-defined]
+    h1 = 0.0
+    base = 0.0
+    em_groups = []
+    for g, (X, pats) in enumerate(zip(data.arrays, fit.patterns, strict=True)):
+        mu, sigma, ll = em_saturated(X, pats)
+        n = X.shape[0]
+        exo_ll = 0.0
+        if exo.any():
+            sx = data.moments[g].cov[np.ix_(exo, exo)]
+            q = int(exo.sum())
+            exo_ll = -n / 2.0 * (q * np.log(2 * np.pi) + np.linalg.slogdet(sx)[1] + q)
+        logl -= exo_ll
+        h1 += ll - exo_ll
+        for j in np.flatnonzero(~exo):
+            col = X[:, j][~np.isnan(X[:, j])]
+            var = col.var()
+            base += -0.5 * col.size * (np.log(2 * np.pi) + np.log(var) + 1.0)
+        sig_m, mu_m = model.implied(theta, g)
+        em_groups.append(GroupMoments(n=n, sample_cov=sigma, implied_cov=sig_m, sample_mean=mu,
+                                      implied_mean=mu_m, exo=exo, group=g + 1))
+    fm: dict[str, Any] = dict(fit_measures_from_loglik(
+        logl=logl, unrestricted_logl=h1, baseline_logl=base,
+        n=[a.shape[0] for a in data.arrays], n_observed=[model.p] * table.ngroups,
+        npar=table.npar, meanstructure=True, n_exogenous=[int(exo.sum())] * table.ngroups,
+        fixed_x=table.options.fixed_x))
+    try:
+        with np.errstate(all="ignore"):
+            moment_based = fit_measures(em_groups, npar=table.npar, meanstructure=True,
+                                        fixed_x=False)
+        for key in ("srmr", "srmr_bentler", "srmr_bentler_nomean", "crmr"):
+            if key in moment_based:
+                fm[key] = moment_based[key]
+    except Exception as exc:  # noqa: BLE001 - SRMR is optional; say why it is missing
+        fm["srmr"] = float("nan")
+        fm["srmr_note"] = f"SRMR unavailable: {exc}"
     fm["loglik"] = fm.get("logl", float("nan"))
     fm["n"] = data.n
     return fm

@@ -170,9 +170,24 @@ def prepare_data(
             )
         keep = ~incomplete
     else:
+        exo_cols = [j for j, v in enumerate(roles.observed) if v in roles.exogenous_x]
+        exo_missing = np.isnan(matrix[:, exo_cols]).any(axis=1) if exo_cols else \
+            np.zeros(matrix.shape[0], dtype=bool)
+        if exo_missing.any():
+            warnings.warn(
+                MissingDataWarning(
+                    f"{int(exo_missing.sum())} row(s) have a missing exogenous covariate and "
+                    "were dropped: with fixed.x the model conditions on covariates (as lavaan "
+                    "does); to keep them, give the covariate a variance in the syntax "
+                    "(e.g. 'x ~~ x') so that it is modelled"
+                ),
+                stacklevel=3,
+            )
+            matrix = matrix.copy()
+            matrix[exo_missing] = np.nan
         all_missing = np.isnan(matrix).all(axis=1)
         n_dropped = int(all_missing.sum())
-        if n_dropped:
+        if n_dropped > int(exo_missing.sum()):
             warnings.warn(
                 MissingDataWarning(
                     f"{n_dropped} row(s) have every model variable missing and were dropped"
@@ -192,7 +207,11 @@ def prepare_data(
             cov = np.cov(arr, rowvar=False, bias=True).reshape(arr.shape[1], arr.shape[1])
         else:
             mean = np.nanmean(arr, axis=0)
-            cov = pd.DataFrame(arr).cov(min_periods=1).to_numpy() * 1.0
+            # Pairwise covariances (start values only); N divisor so that complete
+            # columns, such as fixed.x covariates, get their exact sample moments.
+            counts = (~np.isnan(arr)).sum(axis=0)
+            pair_n = np.minimum.outer(counts, counts).astype(float)
+            cov = pd.DataFrame(arr).cov(min_periods=1).to_numpy() * (pair_n - 1) / pair_n
         sd = np.sqrt(np.diag(cov))
         const = [roles.observed[j] for j in range(len(sd)) if not sd[j] > 1e-12 * max(1.0, abs(mean[j]))]
         if const:

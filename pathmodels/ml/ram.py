@@ -228,42 +228,49 @@ class RamModel:
         assert self.groups is not None
         ntot = sum(gd.n for gd in self.groups)
         th = np.atleast_2d(theta)
-        R = th.shape[0]
-        grad = np.zeros((R, self.npar))
-        p, v = self.p, self.v
+        grad = np.zeros((th.shape[0], self.npar))
+        p = self.p
         for g in range(self.ngroups):
             cov_s, mean_s, n = self._sample(g)
             B, cov_full, mean_full = self.full_moments(th, g)
-            sigma = cov_full[:, :p, :p]
-            inv = np.linalg.inv(sigma)
+            inv = np.linalg.inv(cov_full[:, :p, :p])
             if self.meanstructure:
                 d = mean_s - mean_full[:, :p]
                 outer = cov_s + d[:, :, None] * d[:, None, :]
+                wmean = -2.0 * np.einsum("rij,rj->ri", inv, d)
             else:
-                outer = np.broadcast_to(cov_s, sigma.shape)
+                outer = np.broadcast_to(cov_s, inv.shape)
+                wmean = None
             W = inv - inv @ outer @ inv
-            G = np.zeros((R, v, v))
-            G[:, :p, :p] = W
-            dA = 2.0 * np.swapaxes(cov_full @ G @ B, -1, -2)
-            dS = np.swapaxes(B, -1, -2) @ G @ B
-            diag = np.einsum("rii->ri", dS).copy()
-            dS = 2.0 * dS
-            dS[:, np.arange(v), np.arange(v)] -= diag
-            dm = np.zeros((R, v))
-            if self.meanstructure:
-                vvec = np.zeros((R, v))
-                vvec[:, :p] = np.einsum("rij,rj->ri", inv, d)
-                vvec = np.einsum("rji,rj->ri", B, vvec)
-                dA = dA - 2.0 * vvec[:, :, None] * mean_full[:, None, :]
-                dm = -2.0 * vvec
-            idx = self._index[g]
-            vals = np.where(
-                idx.kind == _A,
-                dA[:, idx.row, idx.col],
-                np.where(idx.kind == _S, dS[:, idx.row, idx.col], dm[:, idx.row]),
-            )
-            grad += n / ntot * (vals @ idx.scatter)
+            grad += n / ntot * self.chain_rule(g, B, cov_full, mean_full, W, wmean)
         return grad[0] if np.ndim(theta) == 1 else grad
+
+    def chain_rule(self, g: int, B: FloatArray, cov_full: FloatArray, mean_full: FloatArray,
+                   W: FloatArray, wmean: FloatArray | None) -> FloatArray:
+        """Gradient w.r.t. theta from dF/dΣ (W, (R, p, p)) and dF/dμ (wmean, (R, p))."""
+        R = W.shape[0]
+        p, v = self.p, self.v
+        G = np.zeros((R, v, v))
+        G[:, :p, :p] = W
+        dA = 2.0 * np.swapaxes(cov_full @ G @ B, -1, -2)
+        dS = np.swapaxes(B, -1, -2) @ G @ B
+        diag = np.einsum("rii->ri", dS).copy()
+        dS = 2.0 * dS
+        dS[:, np.arange(v), np.arange(v)] -= diag
+        dm = np.zeros((R, v))
+        if wmean is not None:
+            vvec = np.zeros((R, v))
+            vvec[:, :p] = wmean
+            vvec = np.einsum("rji,rj->ri", B, vvec)  # Bᵀ (dF/dμ)
+            dA = dA + vvec[:, :, None] * mean_full[:, None, :]
+            dm = vvec
+        idx = self._index[g]
+        vals = np.where(
+            idx.kind == _A,
+            dA[:, idx.row, idx.col],
+            np.where(idx.kind == _S, dS[:, idx.row, idx.col], dm[:, idx.row]),
+        )
+        return vals @ idx.scatter
 
     # ------------------------------------------------------------------ derivatives
     def moment_jacobian(self, theta: FloatArray, g: int = 0) -> tuple[FloatArray, FloatArray]:

@@ -76,7 +76,8 @@ def semopy_estimates(table: ParameterTable, data: PreparedData) -> FloatArray:
     model = semopy.Model(semopy_syntax(table), mimic_lavaan=True)
     model.fit(frame, obj="MLW", solver="SLSQP", clean_slate=True,
               options={"ftol": 1e-14, "maxiter": 20000})
-    params = dict(zip(model.param_names, np.asarray(model.param_vals, dtype=float), strict=True))
+    active = [name for name, par in model.parameters.items() if par.active]
+    params = dict(zip(active, np.asarray(model.param_vals, dtype=float), strict=True))
     theta = np.zeros(table.npar)
     for k in range(1, table.npar + 1):
         name = f"p{k}"

@@ -90,7 +90,18 @@ class Spec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
         # Build the default table once so that errors surface at construction.
-        self.table()
+        self.table(ngroups=self.min_groups)
+
+    @property
+    def min_groups(self) -> int:
+        """Number of groups implied by ``c()`` modifiers (1 when there are none)."""
+        most = 1
+        for st in self.statements:
+            if isinstance(st, Formula):
+                for t in st.rhs:
+                    m = t.modifier
+                    most = max(most, len(m.values), len(m.labels), len(m.starts))
+        return most
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -174,7 +185,7 @@ class Spec:
     @property
     def roles(self) -> VariableRoles:
         """Variables by role (observed, latent, exogenous covariates, outcomes...)."""
-        return self.table().roles
+        return self.table(ngroups=self.min_groups).roles
 
     @property
     def observed(self) -> tuple[str, ...]:
@@ -189,7 +200,8 @@ class Spec:
     @property
     def labels(self) -> tuple[str, ...]:
         """Labels used in the model, in order of appearance."""
-        return tuple(dict.fromkeys(lab for lab in self.table().label if lab))
+        return tuple(dict.fromkeys(
+            lab for lab in self.table(ngroups=self.min_groups).label if lab))
 
     @property
     def defined(self) -> tuple[str, ...]:
@@ -197,8 +209,8 @@ class Spec:
         return tuple(st.name for st in self.statements if isinstance(st, Definition))
 
     def to_frame(self) -> pd.DataFrame:
-        """The single-group parameter table as a DataFrame."""
-        return self.table().to_frame()
+        """The parameter table (as many groups as ``c()`` modifiers need) as a DataFrame."""
+        return self.table(ngroups=self.min_groups).to_frame()
 
     def to_syntax(self) -> str:
         """Print the spec as lavaan syntax, one statement per line."""
@@ -209,7 +221,7 @@ class Spec:
         roles = self.roles
         lines = [
             f"{head}: {len(roles.observed)} observed, {len(roles.latent)} latent variables, "
-            f"{self.table().npar} free parameters",
+            f"{self.table(ngroups=self.min_groups).npar} free parameters",
         ]
         lines += ["  " + _statement_text(st) for st in self.statements]
         return "\n".join(lines)

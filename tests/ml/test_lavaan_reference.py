@@ -75,9 +75,10 @@ class CheckResult:
     fit_extra: ClassVar[dict[str, Any]] = {}
 
     @pytest.fixture(scope="class")
-    def pair(self) -> tuple[pm.Result, LavaanCase]:
-        case = load_case(self.case_name)
-        return fit_case(case, **self.fit_extra), case
+    @classmethod
+    def pair(cls) -> tuple[pm.Result, LavaanCase]:
+        case = load_case(cls.case_name)
+        return fit_case(case, **cls.fit_extra), case
 
     def test_same_parameters(self, pair: tuple[pm.Result, LavaanCase]) -> None:
         res1, res2 = pair
@@ -218,11 +219,12 @@ def test_compare_matches_lavaan_lrt() -> None:
     lrt = load_case("equality_constraints").lrt
     assert lrt is not None
     table = pm.compare(restricted, free)
-    ref = lrt["rows"] if "rows" in lrt else lrt
-    diff = table["chisq_diff"].dropna().iloc[0]
-    ref_frame = pd.DataFrame(ref)
-    ref_diff = pd.to_numeric(ref_frame.filter(like="diff").iloc[:, 0], errors="coerce").dropna().iloc[0]
-    np.testing.assert_allclose(diff, ref_diff, rtol=1e-4)
+    ref = lrt["table"]
+    ref_diff = ref["Chisq diff"].dropna().iloc[0]
+    np.testing.assert_allclose(table["chisq_diff"].dropna().iloc[0], ref_diff, rtol=1e-4)
+    np.testing.assert_allclose(table["pvalue"].dropna().iloc[0],
+                               ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4)
+    assert int(table["df_diff"].dropna().iloc[0]) == int(ref["Df diff"].dropna().iloc[0])
 
 
 def test_checks_fail_on_wrong_numbers() -> None:
