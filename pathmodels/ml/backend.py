@@ -346,7 +346,7 @@ def _refit_batch(fit: MLFit, groups: list[GroupData], theta_hat: FloatArray) -> 
 
 
 def bootstrap_draws(fit: MLFit, theta_hat: FloatArray, n_boot: int, rng: np.random.Generator,
-                    progress: Any = None, chunk: int = 250) -> tuple[FloatArray, np.ndarray]:
+                    progress: Any = None, chunk: int = 1000) -> tuple[FloatArray, np.ndarray]:
     """Nonparametric bootstrap: resample rows within groups, refit every replicate.
 
     Replicates are fitted in batches with Fisher scoring warm-started at the estimate.

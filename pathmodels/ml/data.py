@@ -125,7 +125,17 @@ def prepare_data(
             f"{clash[0]!r} is a latent variable in the model (defined with =~) but also a "
             "column of the data; rename the latent variable"
         )
-    values = {name: _numeric_column(frame, name) for name in needed}
+    sub = frame.loc[:, needed]
+    numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+               for t in sub.dtypes]
+    if all(numeric):
+        block = sub.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(block).any():
+            bad = needed[int(np.flatnonzero(np.isinf(block).any(axis=0))[0])]
+            _numeric_column(frame, bad)  # raises with the rows named
+        values = {name: block[:, j] for j, name in enumerate(needed)}
+    else:
+        values = {name: _numeric_column(frame, name) for name in needed}
     for inter in roles.interactions:
         parts = inter.split(":")
         prod = np.ones(frame.shape[0])

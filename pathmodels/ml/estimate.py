@@ -132,7 +132,7 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
     """
     theta = np.array(theta, dtype=float, copy=True)
     R = theta.shape[0]
-    f = np.atleast_1d(model.discrepancy(theta))
+    f = np.atleast_1d(model.discrepancy(theta))  # one value per replicate
     done = np.zeros(R, dtype=bool)
     failed = ~np.isfinite(f)
     iters = np.zeros(R, dtype=np.int64)
@@ -141,14 +141,16 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
         if act.size == 0:
             break
         th = theta[act]
-        g = np.atleast_2d(model.gradient(th))
+        sub = model.take(act)
+        g = np.atleast_2d(sub.gradient(th))
         small = np.max(np.abs(g), axis=1) < tol
         done[act[small]] = True
         act, th, g = act[~small], th[~small], g[~small]
         if act.size == 0:
             break
+        sub = sub.take(np.flatnonzero(~small))
         iters[act] += 1
-        info = np.atleast_3d(model.expected_information(th))
+        info = np.atleast_3d(sub.expected_information(th))
         if info.ndim == 2:
             info = info[None]
         try:
@@ -160,6 +162,16 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
         badstep = ~np.all(np.isfinite(step), axis=1) | (slope >= 0)
         step[badstep] = -g[badstep]
         slope[badstep] = -np.einsum("rk,rk->r", g[badstep], g[badstep])
+        # Where the predicted decrease is below what double precision can resolve, the
+        # replicate sits at its optimum: stop it rather than halve the step 40 times.
+        tiny = -slope < 1e-13 * np.maximum(1.0, np.abs(f[act]))
+        if tiny.any():
+            done[act[tiny]] = True
+            keep = ~tiny
+            act, th, g, step, slope = act[keep], th[keep], g[keep], step[keep], slope[keep]
+            sub = sub.take(np.flatnonzero(keep))
+            if act.size == 0:
+                break
         t = np.ones(act.size)
         f0 = f[act]
         new_f = np.full(act.size, np.inf)
@@ -170,7 +182,7 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
             if pi.size == 0:
                 break
             c = th[pi] + t[pi, None] * step[pi]
-            fc = np.atleast_1d(model.discrepancy(c))
+            fc = np.atleast_1d(sub.take(pi).discrepancy(c))
             ok = np.isfinite(fc) & (fc <= f0[pi] + 1e-4 * t[pi] * slope[pi])
             cand[pi[ok]] = c[ok]
             new_f[pi[ok]] = fc[ok]
@@ -185,12 +197,12 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
         flat = np.zeros(act.size, dtype=bool)
         flat[okr] = change < 1e-15
         if flat.any():
-            gf = np.atleast_2d(model.gradient(theta[act[flat]]))
+            gf = np.atleast_2d(model.take(act[flat]).gradient(theta[act[flat]]))
             fine = np.max(np.abs(gf), axis=1) < 1e-6
             done[act[flat][fine]] = True
         if stuck.any():
             # No decrease possible: at the optimum to machine precision, or a failure.
-            gs = np.atleast_2d(model.gradient(theta[act[stuck]]))
+            gs = np.atleast_2d(model.take(act[stuck]).gradient(theta[act[stuck]]))
             fine = np.max(np.abs(gs), axis=1) < 1e-6
             done[act[stuck][fine]] = True
             failed[act[stuck][~fine]] = True

@@ -37,7 +37,8 @@ reason this module exists, are:
 * **SRMR.** lavaan's ``srmr`` for continuous data is ``srmr_bentler``: residuals divided
   by the *observed* standard deviations, the mean residuals included when there is a
   meanstructure, the exogenous block included (its residuals are zero but it counts in
-  the denominator), groups averaged with weights ``n_g / N``.
+  the denominator), groups averaged with weights ``n_g / N``. Like lavaan, entries
+  whose absolute value is below ``1e-5`` are left unstandardised.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from pathmodels._typing import BoolArray, FloatArray
 from pathmodels.exceptions import DataError, SpecificationError
@@ -676,9 +677,11 @@ def rmsea(chisq: float, df: float, ntotal: float, *, n_groups: int = 1) -> float
 
 
 def _pchisq(x: float, df: float, ncp: float) -> float:
+    # scipy.special's ufuncs: the same cdf as scipy.stats.(nc)chi2, without its per-call
+    # argument machinery (this runs ~20 times per fit, inside a root finder).
     if ncp <= 0:
-        return float(stats.chi2.cdf(x, df))
-    return float(stats.ncx2.cdf(x, df, ncp))
+        return float(special.chdtr(df, x))
+    return float(special.chndtr(x, df, ncp))
 
 
 def _find_root(func: object, upper: float) -> float:
@@ -1022,28 +1025,19 @@ def fit_measures(
 
     Notes
     -----
-    With ``N = sum n_g`` and ``G`` groups:
-
-    * ``chisq = 2 N fmin = sum_g n_g F_g`` (normal likelihood, ``N`` not ``N - 1``);
-      ``df = data points - npar`` (:func:`data_points`).
-    * Baseline: ``baseline_chisq = sum_g n_g [sum_{j not exo} log s_jj + log|S_xx|
-      - log|S|]``, ``baseline_df`` from :func:`baseline_df`.
-    * ``cfi = 1 - max(chisq - df, 0) / max(chisq - df, bchisq - bdf, 0)``,
-      ``tli = 1 - (chisq - df) bdf / ((bchisq - bdf) df)``; NFI, RFI, IFI, RNI, PNFI as
-      in lavaan, including its conventions at ``df = 0``.
-    * ``aic = -2 logl + 2 npar``, ``bic = -2 logl + npar log N``,
-      ``bic2 = -2 logl + npar log((N + 2) / 24)``.
-    * RMSEA, its interval and p-values as :func:`rmsea` and :func:`rmsea_ci`.
-    * ``srmr = srmr_bentler``: ``sqrt(mean of squared residuals)`` after dividing
-      covariances by ``sqrt(s_ii s_jj)`` and means by ``sqrt(s_ii)`` (observed SDs for
-      both sample and implied moments; entries below ``1e-5`` in absolute value are left
-      unscaled, as lavaan does), over ``p(p+1)/2`` (+ ``p``) elements including the
-      covariates. ``crmr`` standardises the implied covariances by their own SDs and
-      leaves the diagonal out of the count; ``srmr_mplus`` is Mplus's variant; ``rmr`` is
-      unstandardised. Groups are averaged with weights ``n_g / N``.
-    * ``gfi = 1 - e' W e / s' W s`` with the normal-theory weight at the implied moments
-      (covariate moments dropped under ``fixed_x``), groups weighted by ``n_g / N``;
-      ``agfi`` and ``pgfi`` use all ``p(p+1)/2`` (+ ``p``) moments.
+    Counting, log-likelihoods, baseline model, RMSEA and SRMR follow lavaan as set out in
+    the module docstring. In short, with ``N = sum n_g``: ``chisq = 2 N fmin =
+    sum_g n_g F_g``; ``baseline_chisq = sum_g n_g [sum_{j not exo} log s_jj + log|S_xx|
+    - log|S|]``; ``cfi = 1 - max(chisq - df, 0) / max(chisq - df, bchisq - bdf, 0)``;
+    ``tli = 1 - (chisq - df) bdf / ((bchisq - bdf) df)``; NFI, RFI, IFI, RNI and PNFI
+    with lavaan's conventions at ``df = 0``; ``aic = -2 logl + 2 npar``,
+    ``bic = -2 logl + npar log N``, ``bic2 = -2 logl + npar log((N + 2) / 24)``.
+    ``crmr`` standardises implied covariances by their own SDs and drops the diagonal
+    from the count, ``srmr_mplus`` is Mplus's variant, ``rmr`` is unstandardised (all
+    averaged over groups with weights ``n_g / N``). ``gfi = 1 - e'We / s'Ws`` with the
+    normal-theory weight at the implied moments (covariate moments dropped under
+    ``fixed_x``), averaged with weights ``n_g / N``; ``agfi`` and ``pgfi`` count all
+    ``p(p+1)/2`` (+ ``p``) moments.
 
     Difference from lavaan: the RMSEA interval is solved to machine precision (see
     :func:`rmsea_ci`).
@@ -1195,7 +1189,9 @@ def fit_measures_from_loglik(
     ``chisq = 2 (unrestricted_logl - logl)`` and ``baseline_chisq = 2 (unrestricted_logl
     - baseline_logl)``; lavaan's FIML statistic is the same quantity. lavaan adds
     ``cfi_robust``, ``rmsea_robust`` and friends for FIML (Savalei's corrections); they
-    need the information matrices and are not computed here.
+    need the information matrices and are not computed here. For SRMR under FIML, pass
+    the saturated (EM) means and covariances as the sample moments to
+    :func:`fit_measures` and take its ``srmr`` entries (lavaan does the same).
 
     Examples
     --------

@@ -124,6 +124,21 @@ class RamModel:
             scatter[free, par_a[free]] = 1.0
             self._index.append(_GroupIndex(kind_a, row_a, col_a, par_a, fixed, trow_a, scatter))
 
+    def take(self, members: np.ndarray) -> RamModel:
+        """The same model restricted to some replicates of a batched model."""
+        if self.batch is None:
+            return self
+        import copy
+        from dataclasses import replace
+
+        out = copy.copy(self)
+        assert self.groups is not None
+        out.groups = [GroupData(gd.n, gd.cov[members], gd.mean[members]) for gd in self.groups]
+        out._index = [replace(idx, fixed=idx.fixed[members]) if idx.fixed.ndim == 2 else idx
+                      for idx in self._index]
+        out.batch = int(np.size(members))
+        return out
+
     # ------------------------------------------------------------------ matrices
     def _values(self, theta: FloatArray, g: int) -> FloatArray:
         idx = self._index[g]
@@ -207,13 +222,18 @@ class RamModel:
             cov_s, mean_s, n = self._sample(g)
             _, cov, mean = self.full_moments(th, g)
             sigma = cov[:, :p, :p]
-            # slogdet alone would accept an even number of negative eigenvalues.
-            bad = np.linalg.eigvalsh(sigma)[:, 0] <= 0
-            sigma = np.where(bad[:, None, None], np.eye(p), sigma)
-            _, logdet = np.linalg.slogdet(sigma)
-            sigma = np.where(bad[:, None, None], np.eye(p), sigma)
+            # A Cholesky factor proves positive definiteness (slogdet alone would accept
+            # an even number of negative eigenvalues); fall back per replicate on failure.
+            try:
+                chol = np.linalg.cholesky(sigma)
+                bad = np.zeros(sigma.shape[0], dtype=bool)
+            except np.linalg.LinAlgError:
+                bad = np.linalg.eigvalsh(sigma)[:, 0] <= 0
+                sigma = np.where(bad[:, None, None], np.eye(p), sigma)
+                chol = np.linalg.cholesky(sigma)
+            logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
             inv = np.linalg.inv(sigma)
-            f = logdet + np.einsum("rij,rji->r", cov_s, inv)
+            f = logdet + (np.broadcast_to(cov_s, inv.shape) * inv).sum(axis=(1, 2))
             if self.meanstructure:
                 d = mean_s - mean[:, :p]
                 f += np.einsum("ri,rij,rj->r", d, inv, d)
@@ -290,12 +310,13 @@ class RamModel:
             np.swapaxes(cov_full[:, col, :p], 1, 2),
             B[:, :p, col],
         )  # (R, p, nf)
-        t = np.einsum("rin,rjn->rnij", left, right)
+        t = np.swapaxes(left, 1, 2)[:, :, :, None] * np.swapaxes(right, 1, 2)[:, :, None, :]
         sym = t + np.swapaxes(t, -1, -2)
         diag_s = is_s & (row == col)
         t = np.where(diag_s[None, :, None, None], t, sym)
         t = np.where((is_a | is_s)[None, :, None, None], t, 0.0)
-        dsig = np.einsum("rnij,nk->rkij", t, scat)
+        R_ = t.shape[0]
+        dsig = (scat.T @ t.reshape(R_, t.shape[1], -1)).reshape(R_, self.npar, p, p)
         if self.meanstructure:
             mu_part = np.where(
                 is_a[None, None, :],
@@ -318,9 +339,12 @@ class RamModel:
             sigma, _ = self.implied(th, g)
             inv = np.linalg.inv(sigma)
             dsig, dmu = self.moment_jacobian(th, g)
-            H = np.einsum("rab,rkbc->rkac", inv, dsig)
-            part = 0.5 * np.einsum("rkab,rlba->rkl", H, H)
+            H = inv[:, None] @ dsig  # (R, k, p, p)
+            R, k = H.shape[0], H.shape[1]
+            flat = H.reshape(R, k, -1)
+            flat_t = np.swapaxes(H, -1, -2).reshape(R, k, -1)
+            part = 0.5 * (flat @ np.swapaxes(flat_t, 1, 2))
             if self.meanstructure:
-                part += np.einsum("rki,rij,rlj->rkl", dmu, inv, dmu)
+                part += dmu @ inv @ np.swapaxes(dmu, 1, 2)
             info += n / ntot * part
         return info[0] if np.ndim(theta) == 1 else info

@@ -238,3 +238,57 @@ def test_checks_fail_on_wrong_numbers() -> None:
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(m["est"], m["est_ref"], rtol=CheckResult.rtol_est,
                                    atol=CheckResult.atol_est)
+
+
+class TestFimlMediation(CheckResult):
+    case_name = "fiml_mediation"
+    rtol_se = 2e-3  # observed information from differences of the analytic gradient
+
+
+class TestRICLPMFiml(CheckResult):
+    case_name = "riclpm4_fiml"
+    rtol_se = 2e-3
+
+
+# ---------------------------------------------------------------- resampling intervals
+BOOT_CASES = ["simple_mediation", "parallel_mediation", "ips_chain", "moderated_mediation"]
+
+
+def _defined(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["op"] == ":="].set_index("lhs")
+
+
+@pytest.mark.parametrize("name", BOOT_CASES)
+def test_bootstrap_matches_lavaan_within_monte_carlo_error(name: str) -> None:
+    """Percentile and bias-corrected bootstrap CIs of := parameters, 2000 draws each.
+
+    Two independent sets of 2000 draws give 2.5%/97.5% quantiles whose difference has a
+    Monte Carlo SD of about 0.085 SE; we allow 0.35 SE (about 4 MC SD).
+    """
+    case = load_case(name)
+    assert case.boot is not None
+    ours = {}
+    for ci in ("percentile", "bc"):
+        res = fit_case(case, se="bootstrap", n_boot=2000, ci=ci, seed=11)
+        ours[ci] = _defined(res.estimates)
+        assert res.boot is not None and res.boot.n_draws == 2000
+    for ci, key in (("percentile", "perc"), ("bc", "bca_simple")):
+        ref = _defined(case.boot[key])
+        mine = ours[ci].loc[ref.index]
+        scale = ref["se"].to_numpy()
+        np.testing.assert_array_less(np.abs(mine["ci_lower"] - ref["ci_lower"]), 0.35 * scale)
+        np.testing.assert_array_less(np.abs(mine["ci_upper"] - ref["ci_upper"]), 0.35 * scale)
+        np.testing.assert_allclose(mine["se"], ref["se"], rtol=0.1)
+
+
+@pytest.mark.parametrize("name", BOOT_CASES)
+def test_monte_carlo_ci_matches_semtools(name: str) -> None:
+    """semTools::monteCarloCI with 20000 draws; the MC SD of a bound is ~0.02 SE."""
+    case = load_case(name)
+    assert case.mc is not None
+    res = fit_case(case, ci="mc", n_mc=20000, seed=5)
+    mine = _defined(res.estimates)
+    ref = case.mc.set_index(case.mc.columns[0])
+    se = mine.loc[ref.index, "se"].to_numpy()
+    np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_lower"] - ref["ci_lower"]), 0.1 * se)
+    np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_upper"] - ref["ci_upper"]), 0.1 * se)
