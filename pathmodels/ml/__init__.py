@@ -1,0 +1,1 @@
+"""Maximum-likelihood fitting: engine, fit measures and model comparison."""

@@ -6,9 +6,10 @@
 #
 # writes tests/ml/data/fitmeasures_reference.json. For every case it stores what
 # pathmodels' closed-form functions need (per group: n, sample covariance and mean with
-# the N divisor, model-implied covariance and mean, which observed variables are fixed.x
-# exogenous covariates; npar as free rows of the parameter table and the rank of the
-# equality constraints) and lavaan's own fitMeasures(fit, "all"). Data are the datasets
+# the N divisor, model-implied covariance and mean, which observed variables are
+# exogenous covariates (lavaan's ov.x, also under fixed.x = FALSE); npar as free rows
+# of the parameter table and the rank of the equality constraints) and lavaan's own
+# fitMeasures(fit, "all"), plus lavTestLRT() tables. Data are the datasets
 # shipped with lavaan (HolzingerSwineford1939, PoliticalDemocracy); the FIML case deletes
 # values with a seeded MCAR mechanism (seed below). Tests never run R.
 
@@ -59,7 +60,6 @@ describe_fit <- function(name, call, fit, note = "") {
   for (g in seq_len(G)) {
     ov.g <- fit@Data@ov.names[[g]]
     ov.x <- fit@pta$vnames$ov.x[[g]]  # observed exogenous, also when fixed.x = FALSE
-    fixed.x <- lavInspect(fit, "options")$fixed.x
     grp <- list(
       ov_names = ov.g,
       n = fit@SampleStats@nobs[[g]],
