@@ -43,12 +43,13 @@ def _read_data(source: str) -> Any:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         return pd.read_csv(path)
-    if source in list_datasets():
+    names = list(list_datasets()["name"])
+    if source in names:
         return load_dataset(source)
     from pathmodels.exceptions import DataError, close_matches
 
     raise DataError(f"data {source!r} is neither a file nor a bundled dataset; "
-                    + close_matches(source, list_datasets()))
+                    + close_matches(source, names))
 
 
 @app.command("models")
@@ -147,3 +148,18 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register_extensions() -> None:
+    """Import modules that add commands to :data:`app` (simulate, power, report)."""
+    import importlib
+
+    for name in ("pathmodels.cli_design",):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_extensions()

@@ -203,7 +203,8 @@ class Result:
         sections = [("=~", "Latent variables"), ("~", "Regressions"), ("~~", "Covariances and variances"),
                     ("~1", "Intercepts"), (":=", "Defined parameters")]
         est = self.estimates
-        for g in sorted(set(est["group"])):
+        groups = sorted(set(est["group"]) - {0}) + ([0] if 0 in set(est["group"]) else [])
+        for g in groups:
             if self.table.ngroups > 1 and g != 0:
                 lines.append("")
                 lines.append(f"Group {g} [{self._group_label(int(g))}]")
@@ -213,7 +214,7 @@ class Result:
                     continue
                 lines.append("")
                 lines.append(f"{title}:")
-                lines.append(f"  {'':<24}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
+                lines.append(f"  {'':<34}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
                              f"{'ci.lower':>9}{'ci.upper':>9}{'Std.all':>9}")
                 for _, r in sub.iterrows():
                     left = (f"{r['lhs']} {r['op']} {r['rhs']}" if op != "~1" else f"{r['lhs']} ~1")
@@ -221,7 +222,7 @@ class Result:
                         left = f"{r['lhs']} := {r['rhs']}"
                     elif r["label"]:
                         left += f" ({r['label']})"
-                    lines.append(f"  {left[:24]:<24}" + "".join(
+                    lines.append(f"  {left[:34]:<34}" + "".join(
                         _fmt(r[c]) for c in ("est", "se", "z", "pvalue", "ci_lower", "ci_upper",
                                              "std_all")))
         if not self.effects.empty:
