@@ -132,8 +132,9 @@ def _warn_extreme(extreme: BoolArray, count: IntArray, what: str, stacklevel: in
         idx = ", ".join(str(i) for i in np.flatnonzero(extreme)[:10])
         warnings.warn(
             f"{what}: extreme order statistics used as endpoints for quantities [{idx}] "
-            f"(with {int(count[extreme].min())} draws); the interval is unreliable -- "
-            "increase the number of bootstrap/Monte Carlo draws",
+            f"(with {int(count[extreme].min())} draws; NaN where the rank exceeds the number "
+            "of draws); the interval is unreliable -- increase the number of bootstrap/Monte "
+            "Carlo draws",
             PathModelsWarning,
             stacklevel=stacklevel + 1,
         )

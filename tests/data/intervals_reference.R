@@ -11,7 +11,8 @@
 #            defined parameters (the model's def.function applied to each draw),
 #            the bootstrap frequency matrix lavaan uses for its "bca" intervals,
 #            and parameterEstimates() intervals for boot.ci.type = "perc",
-#            "bca.simple" and "bca" at two levels.
+#            "bca.simple" and "bca" at two levels, with the number of "extreme order
+#            statistics used as endpoints" warnings each call gave.
 #   norm_inter: synthetic draws (with NaN/Inf entries, tiny R, R = 999) and the
 #            endpoints of boot:::norm.inter(), the interpolation lavaan copies into
 #            parameterEstimates() for its percentile-type intervals.
@@ -71,10 +72,21 @@ row_names <- ifelse(pt$label[rows] != "", pt$label[rows],
 intervals <- list()
 for (type in c("perc", "bca.simple", "bca")) {
   for (level in c(0.95, 0.90)) {
-    pe <- parameterEstimates(fit, boot.ci.type = type, level = level)
+    # Count norm.inter's "extreme order statistics" warnings: one per quantity whose
+    # endpoint rank falls outside (1, R).
+    n_extreme <- 0L
+    pe <- withCallingHandlers(
+      parameterEstimates(fit, boot.ci.type = type, level = level),
+      warning = function(w) {
+        if (grepl("extreme order statistics", conditionMessage(w))) {
+          n_extreme <<- n_extreme + 1L
+          invokeRestart("muffleWarning")
+        }
+      }
+    )
     stopifnot(all(pe$lhs[rows] == pt$lhs[rows]), all(pe$op[rows] == pt$op[rows]))
     intervals[[length(intervals) + 1L]] <- list(
-      type = type, level = level,
+      type = type, level = level, n_extreme_warnings = n_extreme,
       lower = num(pe$ci.lower[rows]), upper = num(pe$ci.upper[rows])
     )
   }
@@ -95,19 +107,24 @@ lavaan_case <- list(
 ## --------------------------------------------------------------- norm.inter
 set.seed(7)
 ni_cases <- list()
-add_ni <- function(name, t, alpha) {
-  out <- suppressWarnings(boot:::norm.inter(t, alpha))
+add_ni <- function(name, t, alpha, level = NA) {
+  extreme <- FALSE
+  out <- withCallingHandlers(boot:::norm.inter(t, alpha), warning = function(w) {
+    extreme <<- TRUE
+    invokeRestart("muffleWarning")
+  })
   ni_cases[[length(ni_cases) + 1L]] <<- list(
-    name = name,
+    name = name, level = level, extreme_warning = extreme,
     draws = num(t), alpha = num(alpha), endpoints = num(out[, 2])
   )
 }
-add_ni("skewed_R200", exp(rnorm(200)), (1 + c(-0.95, 0.95)) / 2)
-add_ni("R999_integer_ranks", rnorm(999), (1 + c(-0.95, 0.95)) / 2)
-add_ni("R999_level90", rgamma(999, 2), (1 + c(-0.90, 0.90)) / 2)
-add_ni("tiny_R19_extreme", rnorm(19), (1 + c(-0.95, 0.95)) / 2)
-add_ni("with_nonfinite", c(rnorm(50), NaN, Inf, rnorm(47), -Inf, NaN), (1 + c(-0.95, 0.95)) / 2)
-add_ni("ties", round(rnorm(100), 1), (1 + c(-0.80, 0.80)) / 2)
+# alpha written as lavaan writes it for a confidence level: (1 + c(-level, level))/2
+add_ni("skewed_R200", exp(rnorm(200)), (1 + c(-0.95, 0.95)) / 2, 0.95)
+add_ni("R999_integer_ranks", rnorm(999), (1 + c(-0.95, 0.95)) / 2, 0.95)
+add_ni("R999_level90", rgamma(999, 2), (1 + c(-0.90, 0.90)) / 2, 0.90)
+add_ni("tiny_R19_extreme", rnorm(19), (1 + c(-0.95, 0.95)) / 2, 0.95)
+add_ni("with_nonfinite", c(rnorm(50), NaN, Inf, rnorm(47), -Inf, NaN), (1 + c(-0.95, 0.95)) / 2, 0.95)
+add_ni("ties", round(rnorm(100), 1), (1 + c(-0.80, 0.80)) / 2, 0.80)
 add_ni("asymmetric_alpha", rt(300, 3), c(0.013, 0.9)) # bca-style adjusted alphas
 
 ## ----------------------------------------------------------------- boot bca
@@ -119,9 +136,16 @@ jack <- vapply(seq_along(d), function(i) stat(d, seq_along(d)[-i]), numeric(1))
 L <- (length(d) - 1) * (mean(jack) - jack)   # centred jackknife influence (Efron 1987)
 boot_cases <- list()
 for (level in c(0.95, 0.90)) {
-  ci <- boot.ci(b, conf = level, type = c("perc", "bca"), L = L)
+  extreme <- FALSE
+  ci <- withCallingHandlers(
+    boot.ci(b, conf = level, type = c("perc", "bca"), L = L),
+    warning = function(w) {
+      extreme <<- TRUE
+      invokeRestart("muffleWarning")
+    }
+  )
   boot_cases[[length(boot_cases) + 1L]] <- list(
-    level = level,
+    level = level, extreme_warning = extreme,
     perc = num(ci$percent[4:5]),
     bca = num(ci$bca[4:5])
   )
