@@ -162,6 +162,12 @@ class Result:
             )
         return row.iloc[0]
 
+    def conditional_effects(self, moderator: str, values: Any = None, **kwargs: Any) -> pd.DataFrame:
+        """Conditional effects at moderator values; see :func:`pathmodels.moderation.conditional_effects`."""
+        from pathmodels.moderation import conditional_effects
+
+        return conditional_effects(self, moderator, values, **kwargs)
+
     # ------------------------------------------------------------------ output
     def summary(self) -> str:
         """A text summary in the style of lavaan's ``summary()``."""

@@ -586,6 +586,7 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             "n_dropped": data.n_dropped,
             "group_labels": list(data.group_labels),
             "group_n": [int(a.shape[0]) for a in data.arrays],
+            "variable_summary": _variable_summary(table, data),
         },
         "boot": boot,
         "theta": theta,
@@ -662,3 +663,18 @@ def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
     fm["loglik"] = fm.get("logl", float("nan"))
     fm["n"] = data.n
     return fm
+
+
+def _variable_summary(table: ParameterTable, data: PreparedData) -> dict[str, list[dict[str, float]]]:
+    """Mean, SD (n − 1) and 16th/50th/84th percentiles of each observed variable per group."""
+    out: dict[str, list[dict[str, float]]] = {}
+    for j, name in enumerate(table.roles.observed):
+        rows = []
+        for X in data.arrays:
+            col = X[:, j][~np.isnan(X[:, j])]
+            q = np.percentile(col, [16, 50, 84]) if col.size else [np.nan] * 3
+            rows.append({"mean": float(col.mean()), "sd": float(col.std(ddof=1)) if col.size > 1
+                         else float("nan"), "p16": float(q[0]), "p50": float(q[1]),
+                         "p84": float(q[2])})
+        out[name] = rows
+    return out
