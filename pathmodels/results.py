@@ -162,6 +162,20 @@ class Result:
             )
         return row.iloc[0]
 
+    def missing_patterns(self, group: int = 1) -> pd.DataFrame:
+        """Missing-data patterns: one row per pattern, 1 = observed, with its count."""
+        info = self.info["missing"][group - 1]
+        names = info["variables"]
+        rows = [{"n": p["n"], **{v: int(v in p["observed"]) for v in names}}
+                for p in info["patterns"]]
+        return pd.DataFrame(rows, columns=["n", *names])
+
+    def coverage(self, group: int = 1) -> pd.DataFrame:
+        """Covariance coverage: the proportion of rows observing each pair of variables."""
+        info = self.info["missing"][group - 1]
+        names = info["variables"]
+        return pd.DataFrame(info["coverage"], index=names, columns=names)
+
     def conditional_effects(self, moderator: str, values: Any = None, **kwargs: Any) -> pd.DataFrame:
         """Conditional effects at moderator values; see :func:`pathmodels.moderation.conditional_effects`."""
         from pathmodels.moderation import conditional_effects
@@ -188,6 +202,12 @@ class Result:
             ns = self.info.get("group_n", [])
             for lab, n in zip(labels, ns, strict=False):
                 lines.append(f"    group {lab!s:<20} {n:>16d}")
+        miss = self.info.get("missing") or []
+        if miss and any(len(m["patterns"]) > 1 for m in miss):
+            npat = sum(len(m["patterns"]) for m in miss)
+            cov = min(min(min(r) for r in m["coverage"]) for m in miss)
+            lines.append(f"  Missing-data patterns {npat:>27d}")
+            lines.append(f"  Lowest covariance coverage {cov:>22.3f}")
         if self.info.get("n_dropped"):
             lines.append(f"  Rows dropped (missing data) {self.info['n_dropped']:>21d}")
         lines.append(f"  Number of free parameters {int(fm.get('npar', 0)):>23d}")

@@ -587,6 +587,7 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             "group_labels": list(data.group_labels),
             "group_n": [int(a.shape[0]) for a in data.arrays],
             "variable_summary": _variable_summary(table, data),
+            "missing": _missing_summary(table, data),
         },
         "boot": boot,
         "theta": theta,
@@ -677,4 +678,21 @@ def _variable_summary(table: ParameterTable, data: PreparedData) -> dict[str, li
                          else float("nan"), "p16": float(q[0]), "p50": float(q[1]),
                          "p84": float(q[2])})
         out[name] = rows
+    return out
+
+
+def _missing_summary(table: ParameterTable, data: PreparedData) -> list[dict[str, Any]]:
+    """Missing-data patterns and covariance coverage per group (lavaan's ``lavInspect(fit,
+    "patterns")`` and ``"coverage"``)."""
+    out = []
+    names = list(table.roles.observed)
+    for X in data.arrays:
+        obs = ~np.isnan(X)
+        keys, counts = np.unique(obs, axis=0, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        patterns = [{"n": int(counts[i]),
+                     "observed": [names[j] for j in np.flatnonzero(keys[i])]} for i in order]
+        coverage = (obs.T.astype(float) @ obs.astype(float)) / X.shape[0]
+        out.append({"n": int(X.shape[0]), "patterns": patterns,
+                    "coverage": coverage.round(6).tolist(), "variables": names})
     return out

@@ -292,3 +292,42 @@ def test_monte_carlo_ci_matches_semtools(name: str) -> None:
     se = mine.loc[ref.index, "se"].to_numpy()
     np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_lower"] - ref["ci_lower"]), 0.1 * se)
     np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_upper"] - ref["ci_upper"]), 0.1 * se)
+
+
+def test_missing_patterns_and_coverage() -> None:
+    case = load_case("riclpm4_fiml")
+    res = fit_case(case)
+    pats = res.missing_patterns()
+    cols = [c for c in pats.columns if c != "n"]
+    X = case.data[cols]
+    assert pats["n"].sum() == len(X)
+    # Each pattern's count equals the number of rows with exactly that pattern.
+    for _, row in pats.iterrows():
+        mask = np.all(X.notna().to_numpy() == row[cols].to_numpy(dtype=bool), axis=1)
+        assert mask.sum() == row["n"]
+    cov = res.coverage()
+    both = X.notna().to_numpy().astype(float)
+    np.testing.assert_allclose(cov.to_numpy(), both.T @ both / len(X), rtol=1e-6)
+    assert "Missing-data patterns" in res.summary()
+
+
+def test_two_group_lrt_matches_lavaan() -> None:
+    equal = fit_case(load_case("twogroup_mediation_equal"))
+    free = fit_case(load_case("twogroup_mediation_free"))
+    lrt = load_case("twogroup_mediation_equal").lrt
+    assert lrt is not None
+    table = pm.compare(equal, free)
+    ref = lrt["table"]
+    np.testing.assert_allclose(table["chisq_diff"].dropna().iloc[0],
+                               ref["Chisq diff"].dropna().iloc[0], rtol=1e-4)
+    np.testing.assert_allclose(table["pvalue"].dropna().iloc[0],
+                               ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4)
+
+
+def test_effects_per_group_equal_defined_products() -> None:
+    res = fit_case(load_case("twogroup_mediation_free"))
+    eff = res.effects[res.effects["effect"] == "indirect"].set_index("group")
+    est = res.estimates[res.estimates["op"] == ":="].set_index("lhs")
+    np.testing.assert_allclose(eff.loc[1, "est"], est.loc["ind1", "est"], rtol=1e-10)
+    np.testing.assert_allclose(eff.loc[2, "est"], est.loc["ind2", "est"], rtol=1e-10)
+    np.testing.assert_allclose(eff.loc[1, "se"], est.loc["ind1", "se"], rtol=1e-6)
