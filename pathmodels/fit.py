@@ -87,7 +87,16 @@ def fit(
     seed: int | None = None,
     effects: Sequence[tuple[str, str]] | None = None,
     progress: bool = False,
-) -> Result:
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    sampler: str = "pymc",
+    priors: Any = None,
+    binary: Sequence[str] = (),
+    ordinal: Sequence[str] = (),
+    link: str = "probit",
+    target_accept: float = 0.9,
+) -> Any:
     """Fit a path model or SEM by maximum likelihood.
 
     Parameters
@@ -133,11 +142,25 @@ def fit(
     effects : sequence of (cause, outcome), optional
         Pairs to decompose; default every exogenous variable → every final outcome.
     progress : bool, default False
-        Show a progress bar on stderr during bootstrapping.
+        Show a progress bar on stderr during bootstrapping (or sampling).
+    draws, tune, chains : int
+        Bayesian backend only: posterior draws and tuning steps per chain, and chains.
+    sampler : {"pymc", "nutpie"}
+        Bayesian backend only: PyMC's NUTS or nutpie (extra ``bayes``).
+    priors : mapping, optional
+        Bayesian backend only: prior overrides per label, operator or parameter.
+    binary, ordinal : sequence of str
+        Bayesian backend only: variables with a Bernoulli (probit/logit) or cumulative
+        probit likelihood.
+    link : {"probit", "logit"}
+        Bayesian backend only: link of binary variables.
+    target_accept : float
+        Bayesian backend only: NUTS target acceptance rate.
 
     Returns
     -------
     Result
+        ``BayesResult`` (same tables plus ``idata``) for ``backend="pymc"``.
 
     Raises
     ------
@@ -187,11 +210,28 @@ def fit(
             f"unknown backend {backend!r}; registered: {', '.join(sorted(BACKENDS))}, pymc. "
             + close_matches(backend, list(BACKENDS) + ["pymc"])
         )
-    if backend == "pymc":
-        raise BackendUnavailableError(
-            "backend='pymc' is not available in this version; use backend='pathmodels'"
-        )
     spec = as_spec(model)
+    if backend == "pymc":
+        try:
+            from pathmodels.bayes import fit_bayes
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("pathmodels"):
+                raise BackendUnavailableError(
+                    "backend='pymc' is not available in this version; use "
+                    "backend='pathmodels'"
+                ) from exc
+            raise BackendUnavailableError(
+                f"backend='pymc' needs {exc.name}; install it with pip install "
+                "'pathmodels[bayes]'"
+            ) from exc
+        return fit_bayes(spec, data, {
+            "missing": missing, "group": group, "level": float(level), "seed": seed,
+            "effects": None if effects is None else [tuple(p) for p in effects],
+            "draws": int(draws), "tune": int(tune), "chains": int(chains),
+            "sampler": sampler, "priors": priors, "binary": tuple(binary),
+            "ordinal": tuple(ordinal), "link": link, "target_accept": float(target_accept),
+            "progress": progress, "meanstructure": meanstructure,
+        })
     options: dict[str, Any] = {
         "estimator": "ML", "backend": backend, "missing": missing, "group": group,
         "group_equal": tuple(group_equal), "group_partial": tuple(group_partial),
