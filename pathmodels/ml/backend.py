@@ -409,6 +409,16 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
     if data.n < table.npar:
         raise DataError(f"N = {data.n} rows is smaller than the {table.npar} free parameters; "
                         "collect more data or simplify the model")
+    if table.ngroups > 1:
+        for g, X in enumerate(data.arrays, start=1):
+            k_g = len({int(f) for f, gg in zip(table.free, table.group, strict=True)
+                       if f > 0 and gg == g})
+            if X.shape[0] < k_g:
+                raise DataError(
+                    f"group {data.group_labels[g - 1]!r} has {X.shape[0]} rows but "
+                    f"{k_g} free parameters; merge small groups or constrain parameters "
+                    "equal across groups (group_equal=...)"
+                )
     label_index = _label_index(table)
     if theta_override is not None:
         est = Estimate(theta_override, 0.5 * float(fit.model.discrepancy(theta_override)), True, 0,
