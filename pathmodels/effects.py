@@ -13,6 +13,7 @@ of coefficients along each route and exist only in recursive models.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -391,7 +392,7 @@ def decompose(
                 f"sd= must have shape {b.shape[:-1]} (the leading dimensions of B= and one "
                 f"entry per variable); got {sd_arr.shape}"
             )
-    recursive = _topological_order(s) is not None
+    recursive, reach, via_mediator = _structure_facts(s.tobytes(), p)
     total = total_effects(b)
     if not recursive:
         radius = np.max(np.abs(np.linalg.eigvals(b)), axis=-1)
@@ -404,9 +405,6 @@ def decompose(
                 InadmissibleSolutionWarning,
                 stacklevel=2,
             )
-    reach = _reachability(s)
-    # Some route with at least one mediator: c -> ... -> m -> o.
-    via_mediator = (s.astype(np.int64) @ reach.astype(np.int64)) > 0
 
     rows: list[EffectRow] = []
     for cause_name, outcome_name in pairs:
@@ -435,7 +433,7 @@ def decompose(
         if s[o, c]:
             rows.append(row("direct", f"{cause_name} -> {outcome_name}", direct))
         if recursive:
-            for route in enumerate_paths(s, c, o):
+            for route in _cached_paths(s.tobytes(), p, c, o):
                 if len(route) == 2:
                     continue
                 value = np.prod(
@@ -447,6 +445,26 @@ def decompose(
             rows.append(row("total_indirect", aggregate, total[..., o, c] - direct))
         rows.append(row("total", aggregate, total[..., o, c]))
     return rows
+
+
+@functools.lru_cache(maxsize=512)
+def _structure_facts(key: bytes, p: int) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Recursiveness, reachability and 'reached through a mediator' of a structure.
+
+    Cached on the structure's bytes: bootstrap and delta-method Jacobians decompose the
+    same structure thousands of times.
+    """
+    s = np.frombuffer(key, dtype=bool).reshape(p, p)
+    reach = _reachability(s)
+    # Some route with at least one mediator: c -> ... -> m -> o.
+    via_mediator = (s.astype(np.int64) @ reach.astype(np.int64)) > 0
+    return _topological_order(s) is not None, reach, via_mediator
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_paths(key: bytes, p: int, cause: int, outcome: int) -> tuple[tuple[int, ...], ...]:
+    s = np.frombuffer(key, dtype=bool).reshape(p, p)
+    return tuple(enumerate_paths(s, cause, outcome))
 
 
 def default_pairs(

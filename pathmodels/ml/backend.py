@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from pathmodels._typing import FloatArray
 from pathmodels.exceptions import (
@@ -445,17 +445,8 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
     rows = d0.rows[0]
     se_rows = np.array([se_free[k - 1] if k > 0 else 0.0 for k in table.free])
     std = _std_all(fit, theta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se_rows > 0, rows / se_rows, np.nan)
-    pval = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
     lo = np.where(table.free > 0, rows - zcrit * se_rows, rows)
     hi = np.where(table.free > 0, rows + zcrit * se_rows, rows)
-    est_frame = pd.DataFrame({
-        "lhs": table.lhs, "op": table.op, "rhs": table.rhs,
-        "label": [lab if not lab.startswith(".ge.") else "" for lab in table.label],
-        "group": table.group.astype(int), "est": rows, "se": se_rows, "z": z, "pvalue": pval,
-        "ci_lower": lo, "ci_upper": hi, "std_all": std,
-    })
     # Defined parameters.
     jd, je, _ = _jacobian(fit, theta)
     def_vals = d0.defined[0]
@@ -472,32 +463,32 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             val = float("nan")
         std_values[name] = val
         def_std.append(val)
-    if table.definitions:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dz = np.where(def_se > 0, def_vals / def_se, np.nan)
-        def_frame = pd.DataFrame({
-            "lhs": [n for n, _ in table.definitions], "op": ":=",
-            "rhs": [str(e) for _, e in table.definitions],
-            "label": [n for n, _ in table.definitions], "group": 0, "est": def_vals,
-            "se": def_se, "z": dz, "pvalue": np.where(np.isfinite(dz), 2 * stats.norm.sf(np.abs(dz)), np.nan),
-            "ci_lower": def_vals - zcrit * def_se, "ci_upper": def_vals + zcrit * def_se,
-            "std_all": def_std,
-        })
-        est_frame = pd.concat([est_frame, def_frame], ignore_index=True)
-    # Effects.
+    def_names = [n for n, _ in table.definitions]
+    nr, nd = rows.size, def_vals.size
+    # One column dict for parameters and := rows, one for effects; frames are built once.
+    est_cols: dict[str, Any] = {
+        "lhs": list(table.lhs) + def_names,
+        "op": list(table.op) + [":="] * nd,
+        "rhs": list(table.rhs) + [str(e) for _, e in table.definitions],
+        "label": [lab if not lab.startswith(".ge.") else "" for lab in table.label] + def_names,
+        "group": np.concatenate([table.group.astype(int), np.zeros(nd, dtype=int)]),
+        "est": np.concatenate([rows, def_vals]),
+        "se": np.concatenate([se_rows, def_se]),
+        "ci_lower": np.concatenate([lo, def_vals - zcrit * def_se]),
+        "ci_upper": np.concatenate([hi, def_vals + zcrit * def_se]),
+        "std_all": np.concatenate([std, np.asarray(def_std, dtype=float)]),
+    }
     eff_vals = d0.effects[0]
     eff_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", je, vcov, je), 0.0, None)) if je.size else \
         np.zeros(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ez = np.where(eff_se > 0, eff_vals / eff_se, np.nan)
-    eff_frame = pd.DataFrame({
-        "cause": [k.cause for k in fit.effect_keys], "outcome": [k.outcome for k in fit.effect_keys],
-        "effect": [k.effect for k in fit.effect_keys], "path": [k.path for k in fit.effect_keys],
-        "group": [k.group for k in fit.effect_keys], "est": eff_vals, "se": eff_se, "z": ez,
-        "pvalue": np.where(np.isfinite(ez), 2 * stats.norm.sf(np.abs(ez)), np.nan),
+    keys = fit.effect_keys
+    eff_cols: dict[str, Any] = {
+        "cause": [k.cause for k in keys], "outcome": [k.outcome for k in keys],
+        "effect": [k.effect for k in keys], "path": [k.path for k in keys],
+        "group": np.array([k.group for k in keys], dtype=int), "est": eff_vals, "se": eff_se,
         "ci_lower": eff_vals - zcrit * eff_se, "ci_upper": eff_vals + zcrit * eff_se,
         "std_all": d0.effects_std[0],
-    }, columns=list(EFFECT_COLUMNS))
+    }
 
     # Resampling intervals.
     boot = None
@@ -534,29 +525,20 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             jd_ = fit.derived(np.where(np.isnan(jack), theta, jack))
             jvals = np.hstack([jd_.rows, jd_.defined, jd_.effects])
             bounds = intervals.bca_interval(all_draws, all_est, jvals, level)
-        nr, nd = rows.size, def_vals.size
-        boot_se = np.nanstd(all_draws, axis=0, ddof=1)
-        fixed_rows = table.free == 0
-        lo_r, hi_r = bounds[:nr, 0].copy(), bounds[:nr, 1].copy()
-        lo_r[fixed_rows], hi_r[fixed_rows] = rows[fixed_rows], rows[fixed_rows]
-        est_frame.loc[: nr - 1, "ci_lower"] = lo_r
-        est_frame.loc[: nr - 1, "ci_upper"] = hi_r
-        if nd:
-            est_frame.loc[nr:, "ci_lower"] = bounds[nr:nr + nd, 0]
-            est_frame.loc[nr:, "ci_upper"] = bounds[nr:nr + nd, 1]
-        eff_frame["ci_lower"] = bounds[nr + nd:, 0]
-        eff_frame["ci_upper"] = bounds[nr + nd:, 1]
+        fixed_rows = np.concatenate([table.free == 0, np.zeros(nd + eff_vals.size, dtype=bool)])
+        lo_all = np.where(fixed_rows, all_est, bounds[:, 0])
+        hi_all = np.where(fixed_rows, all_est, bounds[:, 1])
+        est_cols["ci_lower"], eff_cols["ci_lower"] = lo_all[:nr + nd], lo_all[nr + nd:]
+        est_cols["ci_upper"], eff_cols["ci_upper"] = hi_all[:nr + nd], hi_all[nr + nd:]
         if options["se"] == "bootstrap":
-            se_all = boot_se.copy()
-            se_all[:nr][fixed_rows] = 0.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                for frame, sl in ((est_frame, slice(0, nr + nd)), (eff_frame, slice(nr + nd, None))):
-                    s = se_all[sl]
-                    frame["se"] = s
-                    zz = np.where(s > 0, frame["est"].to_numpy() / s, np.nan)
-                    frame["z"] = zz
-                    frame["pvalue"] = np.where(np.isfinite(zz), 2 * stats.norm.sf(np.abs(zz)), np.nan)
+            se_all = np.where(fixed_rows, 0.0, np.nanstd(all_draws, axis=0, ddof=1))
+            est_cols["se"], eff_cols["se"] = se_all[:nr + nd], se_all[nr + nd:]
         options = {**options, "ci": ci}
+    for cols in (est_cols, eff_cols):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zz = np.where(cols["se"] > 0, cols["est"] / cols["se"], np.nan)
+        cols["z"] = zz
+        cols["pvalue"] = np.where(np.isfinite(zz), 2 * special.ndtr(-np.abs(zz)), np.nan)
 
     # Fit measures.
     fm = (compute_fiml_fit_measures(fit, theta) if fit.fiml
@@ -577,11 +559,10 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         msg = f"variance {table.lhs[i]} ~~ {table.lhs[i]} is estimated at the boundary (0)"
         messages.append(msg)
         warnings.warn(BoundaryWarning(msg), stacklevel=4)
-    est_frame = est_frame[list(ESTIMATE_COLUMNS)]
     names = _free_names(table)
     return {
-        "estimates": est_frame,
-        "effects": eff_frame,
+        "estimates": pd.DataFrame({c: est_cols[c] for c in ESTIMATE_COLUMNS}),
+        "effects": pd.DataFrame({c: eff_cols[c] for c in EFFECT_COLUMNS}),
         "fit_measures": fm,
         "vcov": pd.DataFrame(vcov, index=names, columns=names),
         "converged": bool(est.converged),
@@ -678,16 +659,17 @@ def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
 
 def _variable_summary(table: ParameterTable, data: PreparedData) -> dict[str, list[dict[str, float]]]:
     """Mean, SD (n − 1) and 16th/50th/84th percentiles of each observed variable per group."""
-    out: dict[str, list[dict[str, float]]] = {}
-    for j, name in enumerate(table.roles.observed):
-        rows = []
-        for X in data.arrays:
-            col = X[:, j][~np.isnan(X[:, j])]
-            q = np.percentile(col, [16, 50, 84]) if col.size else [np.nan] * 3
-            rows.append({"mean": float(col.mean()), "sd": float(col.std(ddof=1)) if col.size > 1
-                         else float("nan"), "p16": float(q[0]), "p50": float(q[1]),
-                         "p84": float(q[2])})
-        out[name] = rows
+    names = table.roles.observed
+    out: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for X in data.arrays:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+            q = np.nanpercentile(X, [16, 50, 84], axis=0)
+            mean = np.nanmean(X, axis=0)
+            sd = np.nanstd(X, axis=0, ddof=1)
+        for j, name in enumerate(names):
+            out[name].append({"mean": float(mean[j]), "sd": float(sd[j]), "p16": float(q[0, j]),
+                              "p50": float(q[1, j]), "p84": float(q[2, j])})
     return out
 
 
@@ -698,6 +680,10 @@ def _missing_summary(table: ParameterTable, data: PreparedData) -> list[dict[str
     names = list(table.roles.observed)
     for X in data.arrays:
         obs = ~np.isnan(X)
+        if obs.all():
+            out.append({"n": int(X.shape[0]), "patterns": [{"n": int(X.shape[0]), "observed": names}],
+                        "coverage": np.ones((len(names), len(names))).tolist(), "variables": names})
+            continue
         keys, counts = np.unique(obs, axis=0, return_counts=True)
         order = np.argsort(-counts, kind="stable")
         patterns = [{"n": int(counts[i]),
