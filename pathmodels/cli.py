@@ -48,8 +48,9 @@ def _read_data(source: str) -> Any:
         return load_dataset(source)
     from pathmodels.exceptions import DataError, close_matches
 
-    raise DataError(f"data {source!r} is neither a file nor a bundled dataset; "
-                    + close_matches(source, names))
+    raise DataError(
+        f"data {source!r} is neither a file nor a bundled dataset; " + close_matches(source, names)
+    )
 
 
 @app.command("models")
@@ -118,9 +119,19 @@ def fit_cmd(
         frame = _read_data(data)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", PathModelsWarning)
-            result = fit(model, frame, missing=missing, group=group, se=se, n_boot=n_boot,
-                         ci=ci, level=level, seed=seed, backend=backend,
-                         progress=not quiet and not as_json)
+            result = fit(
+                model,
+                frame,
+                missing=missing,
+                group=group,
+                se=se,
+                n_boot=n_boot,
+                ci=ci,
+                level=level,
+                seed=seed,
+                backend=backend,
+                progress=not quiet and not as_json,
+            )
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
     except PathModelsError as exc:

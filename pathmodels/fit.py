@@ -45,17 +45,26 @@ def _ml_backend(engine: str) -> Callable[[Spec, Any, dict[str, Any]], Result]:
         meanstructure = options["meanstructure"]
         if meanstructure is None:
             meanstructure = has_means or ngroups > 1 or options["missing"] == "fiml"
-        table = spec.table(ngroups=ngroups, meanstructure=bool(meanstructure),
-                           group_equal=options["group_equal"],
-                           group_partial=options["group_partial"])
+        table = spec.table(
+            ngroups=ngroups,
+            meanstructure=bool(meanstructure),
+            group_equal=options["group_equal"],
+            group_partial=options["group_partial"],
+        )
         prepared = prepare_data(table, data, group=group, missing=options["missing"])
         theta = None
         if engine == "semopy":
             from pathmodels.ml.semopy_backend import semopy_estimates
 
             theta = semopy_estimates(table, prepared)
-        kwargs = fit_ml(table, prepared, {**options, "meanstructure": bool(meanstructure)},
-                        pairs=options["effects"], theta_override=theta, engine=engine)
+        kwargs = fit_ml(
+            table,
+            prepared,
+            {**options, "meanstructure": bool(meanstructure)},
+            pairs=options["effects"],
+            theta_override=theta,
+            engine=engine,
+        )
         kwargs["info"]["version"] = __version__
         return Result(spec=spec, table=table, **kwargs)
 
@@ -97,7 +106,7 @@ def fit(
     link: str = "probit",
     target_accept: float = 0.9,
 ) -> Any:
-    """Fit a path model or SEM by maximum likelihood.
+    r"""Fit a path model or SEM by maximum likelihood.
 
     Parameters
     ----------
@@ -187,15 +196,17 @@ def fit(
     --------
     >>> import pathmodels as pm
     >>> data = pm.load_dataset("ips_trial")
-    >>> res = pm.fit("employ ~ a*arm\\nqol ~ b*employ + arm\\nind := a*b", data)
+    >>> res = pm.fit("employ ~ a*arm\nqol ~ b*employ + arm\nind := a*b", data)
     >>> round(float(res.estimates.query("op == ':='")["est"].iloc[0]), 3) == round(
     ...     float(res.params["a"] * res.params["b"]), 3)
     True
     """
     t0 = time.perf_counter()
     if estimator.upper() != "ML":
-        raise SpecificationError(f"estimator={estimator!r} is not available; the ML backend "
-                                 "offers estimator='ML' (use backend='pymc' for Bayesian fits)")
+        raise SpecificationError(
+            f"estimator={estimator!r} is not available; the ML backend "
+            "offers estimator='ML' (use backend='pymc' for Bayesian fits)"
+        )
     _choice("se", se, _SE)
     _choice("missing", missing, _MISSING)
     if ci is None:
@@ -217,26 +228,47 @@ def fit(
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("pathmodels"):
                 raise BackendUnavailableError(
-                    "backend='pymc' is not available in this version; use "
-                    "backend='pathmodels'"
+                    "backend='pymc' is not available in this version; use backend='pathmodels'"
                 ) from exc
             raise BackendUnavailableError(
-                f"backend='pymc' needs {exc.name}; install it with pip install "
-                "'pathmodels[bayes]'"
+                f"backend='pymc' needs {exc.name}; install it with pip install 'pathmodels[bayes]'"
             ) from exc
-        return fit_bayes(spec, data, {
-            "missing": missing, "group": group, "level": float(level), "seed": seed,
-            "effects": None if effects is None else [tuple(p) for p in effects],
-            "draws": int(draws), "tune": int(tune), "chains": int(chains),
-            "sampler": sampler, "priors": priors, "binary": tuple(binary),
-            "ordinal": tuple(ordinal), "link": link, "target_accept": float(target_accept),
-            "progress": progress, "meanstructure": meanstructure,
-        })
+        return fit_bayes(
+            spec,
+            data,
+            {
+                "missing": missing,
+                "group": group,
+                "level": float(level),
+                "seed": seed,
+                "effects": None if effects is None else [tuple(p) for p in effects],
+                "draws": int(draws),
+                "tune": int(tune),
+                "chains": int(chains),
+                "sampler": sampler,
+                "priors": priors,
+                "binary": tuple(binary),
+                "ordinal": tuple(ordinal),
+                "link": link,
+                "target_accept": float(target_accept),
+                "progress": progress,
+                "meanstructure": meanstructure,
+            },
+        )
     options: dict[str, Any] = {
-        "estimator": "ML", "backend": backend, "missing": missing, "group": group,
-        "group_equal": tuple(group_equal), "group_partial": tuple(group_partial),
-        "meanstructure": meanstructure, "se": se, "n_boot": int(n_boot), "ci": ci,
-        "n_mc": int(n_mc), "level": float(level), "seed": seed,
+        "estimator": "ML",
+        "backend": backend,
+        "missing": missing,
+        "group": group,
+        "group_equal": tuple(group_equal),
+        "group_partial": tuple(group_partial),
+        "meanstructure": meanstructure,
+        "se": se,
+        "n_boot": int(n_boot),
+        "ci": ci,
+        "n_mc": int(n_mc),
+        "level": float(level),
+        "seed": seed,
         "effects": None if effects is None else [tuple(p) for p in effects],
     }
     if progress and (se == "bootstrap" or ci in ("percentile", "bc", "bca")):
@@ -256,5 +288,6 @@ def fit(
 
 def _choice(name: str, value: str, valid: Sequence[str]) -> None:
     if value not in valid:
-        raise SpecificationError(f"{name}={value!r} is not an option; "
-                                 + close_matches(value, valid))
+        raise SpecificationError(
+            f"{name}={value!r} is not an option; " + close_matches(value, valid)
+        )

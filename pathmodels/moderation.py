@@ -43,13 +43,18 @@ def moderator_values(result: Result, moderator: str, *, group: int = 1) -> dict[
     if not s["sd"] > 0:
         raise SpecificationError(f"moderator {moderator!r} is constant; it cannot moderate")
     return {
-        "mean-1sd": s["mean"] - s["sd"], "mean": s["mean"], "mean+1sd": s["mean"] + s["sd"],
-        "p16": s["p16"], "p50": s["p50"], "p84": s["p84"],
+        "mean-1sd": s["mean"] - s["sd"],
+        "mean": s["mean"],
+        "mean+1sd": s["mean"] + s["sd"],
+        "p16": s["p16"],
+        "p50": s["p50"],
+        "p84": s["p84"],
     }
 
 
-def _products(result: Result, moderator: str,
-              products: Mapping[str, Sequence[str]] | None) -> dict[str, str]:
+def _products(
+    result: Result, moderator: str, products: Mapping[str, Sequence[str]] | None
+) -> dict[str, str]:
     """Map each product variable to the focal predictor it moderates (x in x·w)."""
     observed = result.table.roles.observed
     found: dict[str, str] = {}
@@ -60,8 +65,9 @@ def _products(result: Result, moderator: str,
                 found[v] = parts[1 - parts.index(moderator)]
     for name, parts in (products or {}).items():
         if name not in observed:
-            raise SpecificationError(f"products: {name!r} is not a model variable; "
-                                     + close_matches(name, observed))
+            raise SpecificationError(
+                f"products: {name!r} is not a model variable; " + close_matches(name, observed)
+            )
         parts = list(parts)
         if len(parts) != 2 or moderator not in parts:
             raise SpecificationError(
@@ -87,7 +93,7 @@ def conditional_effects(
     pairs: Sequence[tuple[str, str]] | None = None,
     group: int = 1,
 ) -> pd.DataFrame:
-    """Conditional direct, indirect and total effects at chosen moderator values.
+    r"""Conditional direct, indirect and total effects at chosen moderator values.
 
     Parameters
     ----------
@@ -119,7 +125,7 @@ def conditional_effects(
     >>> m = 0.4 * x + 0.2 * w + 0.3 * x * w + rng.standard_normal(400)
     >>> y = 0.5 * m + rng.standard_normal(400)
     >>> data = pd.DataFrame({"x": x, "w": w, "m": m, "y": y})
-    >>> res = pm.fit("m ~ x + w + x:w\\ny ~ m + x", data)
+    >>> res = pm.fit("m ~ x + w + x:w\ny ~ m + x", data)
     >>> tab = res.conditional_effects("w")
     >>> idx = tab[tab["effect"] == "index"]["est"].iloc[0]
     >>> bool(abs(idx - res.params["m~x:w"] * res.params["y~m"]) < 1e-8)
@@ -149,10 +155,14 @@ def conditional_effects(
     if not is_recursive(cond_structure):
         raise SpecificationError("conditional effects need a recursive model")
     if pairs is None:
-        exo = [names[j] for j in range(model.v) if not cond_structure[j].any()
-               and names[j] not in prods]
-        pairs = [p for p in default_pairs(cond_structure, names, exo)
-                 if p[0] in set(prods.values())]
+        exo = [
+            names[j]
+            for j in range(model.v)
+            if not cond_structure[j].any() and names[j] not in prods
+        ]
+        pairs = [
+            p for p in default_pairs(cond_structure, names, exo) if p[0] in set(prods.values())
+        ]
     pairs = [tuple(p) for p in pairs]  # type: ignore[misc]
 
     def evaluate(theta: FloatArray) -> FloatArray:
@@ -177,9 +187,16 @@ def conditional_effects(
                 Bc[:, :, x] += A[:, :, j] * w0
                 Bc[:, :, j] = 0.0
             rows = decompose(Bc, cond_structure, names, pairs)
-            store.append(np.column_stack([np.broadcast_to(r.value, (th.shape[0],))
-                                          for r in rows if r.effect == "indirect"]
-                                         or [np.zeros(th.shape[0])]))
+            store.append(
+                np.column_stack(
+                    [
+                        np.broadcast_to(r.value, (th.shape[0],))
+                        for r in rows
+                        if r.effect == "indirect"
+                    ]
+                    or [np.zeros(th.shape[0])]
+                )
+            )
         out.append(step[0] - base[0])
         return np.hstack(out)
 
@@ -217,15 +234,42 @@ def conditional_effects(
     k = 0
     for label, w0 in probe.items():
         for r in template:
-            records.append({"moderator": moderator, "at": label, "value": w0, "cause": r.cause,
-                            "outcome": r.outcome, "effect": r.effect, "path": r.path})
+            records.append(
+                {
+                    "moderator": moderator,
+                    "at": label,
+                    "value": w0,
+                    "cause": r.cause,
+                    "outcome": r.outcome,
+                    "effect": r.effect,
+                    "path": r.path,
+                }
+            )
             k += 1
     for r in indirect or []:
-        records.append({"moderator": moderator, "at": "index", "value": np.nan, "cause": r.cause,
-                        "outcome": r.outcome, "effect": "index", "path": r.path})
+        records.append(
+            {
+                "moderator": moderator,
+                "at": "index",
+                "value": np.nan,
+                "cause": r.cause,
+                "outcome": r.outcome,
+                "effect": "index",
+                "path": r.path,
+            }
+        )
     if not indirect:
-        records.append({"moderator": moderator, "at": "index", "value": np.nan, "cause": "",
-                        "outcome": "", "effect": "index", "path": "(no indirect route)"})
+        records.append(
+            {
+                "moderator": moderator,
+                "at": "index",
+                "value": np.nan,
+                "cause": "",
+                "outcome": "",
+                "effect": "index",
+                "path": "(no indirect route)",
+            }
+        )
     frame = pd.DataFrame.from_records(records)
     frame["est"], frame["se"], frame["z"], frame["pvalue"] = est, se, z, pval
     frame["ci_lower"], frame["ci_upper"] = lo, hi

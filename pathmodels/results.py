@@ -25,16 +25,49 @@ if TYPE_CHECKING:
 __all__ = ["ESTIMATE_COLUMNS", "EFFECT_COLUMNS", "FIT_KEYS", "BootstrapDraws", "Result", "compare"]
 
 ESTIMATE_COLUMNS = (
-    "lhs", "op", "rhs", "label", "group", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
+    "lhs",
+    "op",
+    "rhs",
+    "label",
+    "group",
+    "est",
+    "se",
+    "z",
+    "pvalue",
+    "ci_lower",
+    "ci_upper",
     "std_all",
 )
 EFFECT_COLUMNS = (
-    "cause", "outcome", "effect", "path", "group", "est", "se", "z", "pvalue", "ci_lower",
-    "ci_upper", "std_all",
+    "cause",
+    "outcome",
+    "effect",
+    "path",
+    "group",
+    "est",
+    "se",
+    "z",
+    "pvalue",
+    "ci_lower",
+    "ci_upper",
+    "std_all",
 )
 FIT_KEYS = (
-    "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr",
-    "aic", "bic", "loglik", "n", "npar", "converged",
+    "chisq",
+    "df",
+    "pvalue",
+    "cfi",
+    "tli",
+    "rmsea",
+    "rmsea_ci_lower",
+    "rmsea_ci_upper",
+    "srmr",
+    "aic",
+    "bic",
+    "loglik",
+    "n",
+    "npar",
+    "converged",
 )
 
 
@@ -125,9 +158,10 @@ class Result:
         """Estimates indexed like lavaan's ``coef()``: label or ``lhs op rhs``."""
         est = self.estimates
         keys = [
-            lab if lab else f"{l}{o}{r}" + (f".g{g}" if self.table.ngroups > 1 else "")
-            for lab, l, o, r, g in zip(est["label"], est["lhs"], est["op"], est["rhs"],
-                                       est["group"], strict=True)
+            lab if lab else f"{lhs}{o}{r}" + (f".g{g}" if self.table.ngroups > 1 else "")
+            for lab, lhs, o, r, g in zip(
+                est["label"], est["lhs"], est["op"], est["rhs"], est["group"], strict=True
+            )
         ]
         return pd.Series(est["est"].to_numpy(), index=keys, name="est")
 
@@ -146,15 +180,19 @@ class Result:
         eff = self.effects
         sel = eff[(eff["cause"] == cause) & (eff["outcome"] == outcome)]
         if sel.empty:
-            pairs = sorted({f"{c} -> {o}" for c, o in zip(eff["cause"], eff["outcome"],
-                                                           strict=True)})
+            pairs = sorted(
+                {f"{c} -> {o}" for c, o in zip(eff["cause"], eff["outcome"], strict=True)}
+            )
             raise SpecificationError(
                 f"no effects computed for {cause} -> {outcome}; "
                 + close_matches(f"{cause} -> {outcome}", pairs)
                 + "; pass effects=[(cause, outcome)] to fit()"
             )
-        row = sel[sel["effect"] == kind] if kind in ("direct", "total_indirect", "total",
-                                                     "indirect") else sel[sel["path"] == kind]
+        row = (
+            sel[sel["effect"] == kind]
+            if kind in ("direct", "total_indirect", "total", "indirect")
+            else sel[sel["path"] == kind]
+        )
         if row.empty:
             raise SpecificationError(
                 f"no {kind!r} effect for {cause} -> {outcome}; available: "
@@ -166,8 +204,9 @@ class Result:
         """Missing-data patterns: one row per pattern, 1 = observed, with its count."""
         info = self.info["missing"][group - 1]
         names = info["variables"]
-        rows = [{"n": p["n"], **{v: int(v in p["observed"]) for v in names}}
-                for p in info["patterns"]]
+        rows = [
+            {"n": p["n"], **{v: int(v in p["observed"]) for v in names}} for p in info["patterns"]
+        ]
         return pd.DataFrame(rows, columns=["n", *names])
 
     def coverage(self, group: int = 1) -> pd.DataFrame:
@@ -176,8 +215,13 @@ class Result:
         names = info["variables"]
         return pd.DataFrame(info["coverage"], index=names, columns=names)
 
-    def conditional_effects(self, moderator: str, values: Any = None, **kwargs: Any) -> pd.DataFrame:
-        """Conditional effects at moderator values; see :func:`pathmodels.moderation.conditional_effects`."""
+    def conditional_effects(
+        self, moderator: str, values: Any = None, **kwargs: Any
+    ) -> pd.DataFrame:
+        """Conditional effects at moderator values.
+
+        See :func:`pathmodels.moderation.conditional_effects` for the parameters.
+        """
         from pathmodels.moderation import conditional_effects
 
         return conditional_effects(self, moderator, values, **kwargs)
@@ -192,8 +236,10 @@ class Result:
         if self.warnings:
             lines.append("")
         name = self.spec.name or "model"
-        lines.append(f"pathmodels {self.info.get('version', '')} — ML fit of {name} "
-                     f"({self.info.get('engine', '')})")
+        lines.append(
+            f"pathmodels {self.info.get('version', '')} — ML fit of {name} "
+            f"({self.info.get('engine', '')})"
+        )
         status = "converged" if self.converged else "DID NOT CONVERGE"
         lines.append(f"  {status} after {self.info.get('iterations', '?')} iterations")
         lines.append(f"  Number of observations {int(fm.get('n', 0)):>28d}")
@@ -211,23 +257,38 @@ class Result:
         if self.info.get("n_dropped"):
             lines.append(f"  Rows dropped (missing data) {self.info['n_dropped']:>21d}")
         lines.append(f"  Number of free parameters {int(fm.get('npar', 0)):>23d}")
-        lines.append(f"  Standard errors: {self.options.get('se')}; CIs: {self.options.get('ci')} "
-                     f"({100 * self.options.get('level', 0.95):.0f}%)")
+        lines.append(
+            f"  Standard errors: {self.options.get('se')}; CIs: {self.options.get('ci')} "
+            f"({100 * self.options.get('level', 0.95):.0f}%)"
+        )
         if self.boot is not None:
-            lines.append(f"  {self.boot.kind} draws: {self.boot.n_draws} "
-                         f"(failed {self.boot.n_failed}, inadmissible {self.boot.n_inadmissible})")
+            lines.append(
+                f"  {self.boot.kind} draws: {self.boot.n_draws} "
+                f"(failed {self.boot.n_failed}, inadmissible {self.boot.n_inadmissible})"
+            )
         lines.append("")
         lines.append("Model test (ML)")
-        lines.append(f"  Chi-square {fm.get('chisq', math.nan):>14.3f}   df {fm.get('df', math.nan):>4.0f}"
-                     f"   p {fm.get('pvalue', math.nan):.3f}")
-        lines.append(f"  CFI {fm.get('cfi', math.nan):.3f}  TLI {fm.get('tli', math.nan):.3f}  "
-                     f"RMSEA {fm.get('rmsea', math.nan):.3f} "
-                     f"[{fm.get('rmsea_ci_lower', math.nan):.3f}, "
-                     f"{fm.get('rmsea_ci_upper', math.nan):.3f}]  SRMR {fm.get('srmr', math.nan):.3f}")
-        lines.append(f"  logLik {fm.get('loglik', math.nan):.3f}  AIC {fm.get('aic', math.nan):.3f}"
-                     f"  BIC {fm.get('bic', math.nan):.3f}")
-        sections = [("=~", "Latent variables"), ("~", "Regressions"), ("~~", "Covariances and variances"),
-                    ("~1", "Intercepts"), (":=", "Defined parameters")]
+        lines.append(
+            f"  Chi-square {fm.get('chisq', math.nan):>14.3f}   df {fm.get('df', math.nan):>4.0f}"
+            f"   p {fm.get('pvalue', math.nan):.3f}"
+        )
+        lines.append(
+            f"  CFI {fm.get('cfi', math.nan):.3f}  TLI {fm.get('tli', math.nan):.3f}  "
+            f"RMSEA {fm.get('rmsea', math.nan):.3f} "
+            f"[{fm.get('rmsea_ci_lower', math.nan):.3f}, "
+            f"{fm.get('rmsea_ci_upper', math.nan):.3f}]  SRMR {fm.get('srmr', math.nan):.3f}"
+        )
+        lines.append(
+            f"  logLik {fm.get('loglik', math.nan):.3f}  AIC {fm.get('aic', math.nan):.3f}"
+            f"  BIC {fm.get('bic', math.nan):.3f}"
+        )
+        sections = [
+            ("=~", "Latent variables"),
+            ("~", "Regressions"),
+            ("~~", "Covariances and variances"),
+            ("~1", "Intercepts"),
+            (":=", "Defined parameters"),
+        ]
         est = self.estimates
         groups = sorted(set(est["group"]) - {0}) + ([0] if 0 in set(est["group"]) else [])
         for g in groups:
@@ -240,28 +301,45 @@ class Result:
                     continue
                 lines.append("")
                 lines.append(f"{title}:")
-                lines.append(f"  {'':<34}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
-                             f"{'ci.lower':>9}{'ci.upper':>9}{'Std.all':>9}")
+                lines.append(
+                    f"  {'':<34}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
+                    f"{'ci.lower':>9}{'ci.upper':>9}{'Std.all':>9}"
+                )
                 for _, r in sub.iterrows():
-                    left = (f"{r['lhs']} {r['op']} {r['rhs']}" if op != "~1" else f"{r['lhs']} ~1")
+                    left = f"{r['lhs']} {r['op']} {r['rhs']}" if op != "~1" else f"{r['lhs']} ~1"
                     if op == ":=":
                         left = f"{r['lhs']} := {r['rhs']}"
                     elif r["label"]:
                         left += f" ({r['label']})"
-                    lines.append(f"  {left[:34]:<34}" + "".join(
-                        _fmt(r[c]) for c in ("est", "se", "z", "pvalue", "ci_lower", "ci_upper",
-                                             "std_all")))
+                    lines.append(
+                        f"  {left[:34]:<34}"
+                        + "".join(
+                            _fmt(r[c])
+                            for c in ("est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all")
+                        )
+                    )
         if not self.effects.empty:
             lines.append("")
             lines.append("Effects (direct, indirect, total):")
-            lines.append(f"  {'':<40}{'Estimate':>9}{'Std.Err':>9}{'P(>|z|)':>9}{'ci.lower':>9}"
-                         f"{'ci.upper':>9}{'Std.all':>9}")
+            lines.append(
+                f"  {'':<40}{'Estimate':>9}{'Std.Err':>9}{'P(>|z|)':>9}{'ci.lower':>9}"
+                f"{'ci.upper':>9}{'Std.all':>9}"
+            )
             for _, r in self.effects.iterrows():
-                tag = r["path"] if r["effect"] == "indirect" else f"{r['cause']} -> {r['outcome']} ({r['effect']})"
+                tag = (
+                    r["path"]
+                    if r["effect"] == "indirect"
+                    else f"{r['cause']} -> {r['outcome']} ({r['effect']})"
+                )
                 if self.table.ngroups > 1:
                     tag = f"[g{r['group']}] " + tag
-                lines.append(f"  {tag[:40]:<40}" + "".join(
-                    _fmt(r[c]) for c in ("est", "se", "pvalue", "ci_lower", "ci_upper", "std_all")))
+                lines.append(
+                    f"  {tag[:40]:<40}"
+                    + "".join(
+                        _fmt(r[c])
+                        for c in ("est", "se", "pvalue", "ci_lower", "ci_upper", "std_all")
+                    )
+                )
         return "\n".join(lines)
 
     def _group_label(self, g: int) -> str:

@@ -64,8 +64,14 @@ class Derived:
 class MLFit:
     """Everything computed for one ML fit; :func:`fit_ml` turns it into a Result."""
 
-    def __init__(self, table: ParameterTable, data: PreparedData,
-                 pairs: list[tuple[str, str]] | None, *, fiml: bool = False) -> None:
+    def __init__(
+        self,
+        table: ParameterTable,
+        data: PreparedData,
+        pairs: list[tuple[str, str]] | None,
+        *,
+        fiml: bool = False,
+    ) -> None:
         self.table = table
         self.data = data
         self.fiml = fiml
@@ -96,8 +102,9 @@ class MLFit:
                     if nm not in names:
                         from pathmodels.exceptions import close_matches
 
-                        raise SpecificationError(f"effects: {nm!r} is not a model variable; "
-                                                 + close_matches(nm, names))
+                        raise SpecificationError(
+                            f"effects: {nm!r} is not a model variable; " + close_matches(nm, names)
+                        )
         self.pairs = list(pairs)
         self.structure = structure
         self.recursive = is_recursive(structure)
@@ -106,8 +113,11 @@ class MLFit:
             return keys
         zero = np.zeros((1, model.v, model.v))
         zero[0][structure] = 1.0
-        rows = decompose(zero, structure, names, self.pairs) if self.recursive else \
-            _nonrecursive_rows(zero, names, self.pairs)
+        rows = (
+            decompose(zero, structure, names, self.pairs)
+            if self.recursive
+            else _nonrecursive_rows(zero, names, self.pairs)
+        )
         for g in range(1, self.table.ngroups + 1):
             for r in rows:
                 keys.append(EffectKey(g, r.cause, r.outcome, r.effect, r.path))
@@ -137,17 +147,22 @@ class MLFit:
                 A, _, _ = self.model.matrices(th, g)
                 _, cov, _ = self.model.full_moments(th, g)
                 sd = np.sqrt(np.clip(np.einsum("rii->ri", cov), 0.0, None))
-                out = (decompose(A, self.structure, names, self.pairs, sd=sd) if self.recursive
-                       else _nonrecursive_rows(A, names, self.pairs, sd=sd))
+                out = (
+                    decompose(A, self.structure, names, self.pairs, sd=sd)
+                    if self.recursive
+                    else _nonrecursive_rows(A, names, self.pairs, sd=sd)
+                )
                 for k, r in enumerate(out):
                     eff[:, g * per_group + k] = np.broadcast_to(r.value, (R,))
                     eff_std[:, g * per_group + k] = np.broadcast_to(
-                        r.std_all if r.std_all is not None else np.nan, (R,))
+                        r.std_all if r.std_all is not None else np.nan, (R,)
+                    )
         return Derived(rows, defined, eff, eff_std)
 
 
-def _nonrecursive_rows(B: FloatArray, names: list[str], pairs: list[tuple[str, str]],
-                       sd: FloatArray | None = None) -> list[Any]:
+def _nonrecursive_rows(
+    B: FloatArray, names: list[str], pairs: list[tuple[str, str]], sd: FloatArray | None = None
+) -> list[Any]:
     """Direct, total indirect and total effects where specific paths are infinite."""
     from pathmodels.effects import EffectRow, total_effects
 
@@ -156,11 +171,21 @@ def _nonrecursive_rows(B: FloatArray, names: list[str], pairs: list[tuple[str, s
     for cause, outcome in pairs:
         c, o = names.index(cause), names.index(outcome)
         scale = None if sd is None else sd[..., c] / sd[..., o]
-        for kind, val in (("direct", B[..., o, c]), ("total_indirect", tot[..., o, c] - B[..., o, c]),
-                          ("total", tot[..., o, c])):
-            out.append(EffectRow(cause=cause, outcome=outcome, effect=kind,  # type: ignore[arg-type]
-                                 path=f"{cause} -> {outcome}" if kind == "direct" else "",
-                                 value=val, std_all=None if scale is None else val * scale))
+        for kind, val in (
+            ("direct", B[..., o, c]),
+            ("total_indirect", tot[..., o, c] - B[..., o, c]),
+            ("total", tot[..., o, c]),
+        ):
+            out.append(
+                EffectRow(
+                    cause=cause,
+                    outcome=outcome,
+                    effect=kind,  # type: ignore[arg-type]
+                    path=f"{cause} -> {outcome}" if kind == "direct" else "",
+                    value=val,
+                    std_all=None if scale is None else val * scale,
+                )
+            )
     return out
 
 
@@ -182,8 +207,9 @@ def _vcov(fit: MLFit, est: Estimate) -> FloatArray:
         info = model.expected_information(est.theta) * fit.n
     k = info.shape[0]
     if est.active_constraints:
-        funcs = constraint_functions(list(fit.table.constraints), _label_index(fit.table),
-                                     fit.table.definitions)
+        funcs = constraint_functions(
+            list(fit.table.constraints), _label_index(fit.table), fit.table.definitions
+        )
         J = constraint_jacobian(funcs, est.theta, est.active_constraints)
         # Null-space of the active constraints: V = Z (Zᵀ I Z)⁻¹ Zᵀ.
         _, s, vt = np.linalg.svd(J)
@@ -268,7 +294,9 @@ def _std_all(fit: MLFit, theta: FloatArray) -> FloatArray:
 
 
 # ---------------------------------------------------------------------- admissibility
-def _admissibility(fit: MLFit, theta: FloatArray, std: FloatArray) -> list[tuple[type[Warning], str]]:
+def _admissibility(
+    fit: MLFit, theta: FloatArray, std: FloatArray
+) -> list[tuple[type[Warning], str]]:
     table, model = fit.table, fit.model
     found: list[tuple[type[Warning], str]] = []
     rows = model.row_values(theta)
@@ -277,47 +305,78 @@ def _admissibility(fit: MLFit, theta: FloatArray, std: FloatArray) -> list[tuple
         if table.op[i] == "~~" and table.lhs[i] == table.rhs[i] and rows[i] < 0:
             kind = "latent variance" if table.lhs[i] in lv else "residual variance"
             g = f" in group {table.group[i]}" if table.ngroups > 1 else ""
-            found.append((InadmissibleSolutionWarning,
-                          f"negative {kind} {table.lhs[i]} ~~ {table.lhs[i]} = {rows[i]:.4g}{g} "
-                          "(a Heywood case): inspect the model for misspecification, a "
-                          "too-small sample or an over-extracted factor"))
-        if (table.op[i] == "~~" and table.lhs[i] != table.rhs[i] and np.isfinite(std[i])
-                and abs(std[i]) > 1.0):
-            found.append((InadmissibleSolutionWarning,
-                          f"{table.lhs[i]} ~~ {table.rhs[i]} implies a correlation of "
-                          f"{std[i]:.3f}, outside [-1, 1]"))
+            found.append(
+                (
+                    InadmissibleSolutionWarning,
+                    f"negative {kind} {table.lhs[i]} ~~ {table.lhs[i]} = {rows[i]:.4g}{g} "
+                    "(a Heywood case): inspect the model for misspecification, a "
+                    "too-small sample or an over-extracted factor",
+                )
+            )
+        if (
+            table.op[i] == "~~"
+            and table.lhs[i] != table.rhs[i]
+            and np.isfinite(std[i])
+            and abs(std[i]) > 1.0
+        ):
+            found.append(
+                (
+                    InadmissibleSolutionWarning,
+                    f"{table.lhs[i]} ~~ {table.rhs[i]} implies a correlation of "
+                    f"{std[i]:.3f}, outside [-1, 1]",
+                )
+            )
     for g in range(table.ngroups):
         _, S, _ = model.matrices(theta, g)
         S = S[0]
         gl = f" in group {g + 1}" if table.ngroups > 1 else ""
         nlv = len(model.latent)
         if nlv:
-            psi = S[model.p:, model.p:]
+            psi = S[model.p :, model.p :]
             if np.linalg.eigvalsh(psi)[0] < -1e-10:
-                found.append((InadmissibleSolutionWarning,
-                              f"the covariance matrix of the latent variables is not positive "
-                              f"definite{gl}: inspect latent variances and correlations"))
-        theta_m = S[:model.p, :model.p]
+                found.append(
+                    (
+                        InadmissibleSolutionWarning,
+                        f"the covariance matrix of the latent variables is not positive "
+                        f"definite{gl}: inspect latent variances and correlations",
+                    )
+                )
+        theta_m = S[: model.p, : model.p]
         exo = [model.pos[x] for x in table.roles.exogenous_x]
         keep = [j for j in range(model.p) if j not in exo]
-        if keep and np.linalg.eigvalsh(theta_m[np.ix_(keep, keep)])[0] < -1e-10 and not any(
-                rows[i] < 0 for i in range(table.n_rows) if table.op[i] == "~~"
-                and table.lhs[i] == table.rhs[i]):
-            found.append((InadmissibleSolutionWarning,
-                          f"the residual covariance matrix of the observed variables is not "
-                          f"positive definite{gl}: inspect residual covariances"))
+        if (
+            keep
+            and np.linalg.eigvalsh(theta_m[np.ix_(keep, keep)])[0] < -1e-10
+            and not any(
+                rows[i] < 0
+                for i in range(table.n_rows)
+                if table.op[i] == "~~" and table.lhs[i] == table.rhs[i]
+            )
+        ):
+            found.append(
+                (
+                    InadmissibleSolutionWarning,
+                    f"the residual covariance matrix of the observed variables is not "
+                    f"positive definite{gl}: inspect residual covariances",
+                )
+            )
         sigma, _ = model.implied(theta, g)
         if np.linalg.eigvalsh(sigma)[0] <= 0:
-            found.append((InadmissibleSolutionWarning,
-                          f"the model-implied covariance matrix is not positive definite{gl}"))
+            found.append(
+                (
+                    InadmissibleSolutionWarning,
+                    f"the model-implied covariance matrix is not positive definite{gl}",
+                )
+            )
     return found
 
 
 def admissible_batch(fit: MLFit, rows: FloatArray) -> np.ndarray:
     """True for replicates with no negative variance (rows: (R, n_rows))."""
     t = fit.table
-    var_rows = [i for i in range(t.n_rows) if t.op[i] == "~~" and t.lhs[i] == t.rhs[i]
-                and t.free[i] > 0]
+    var_rows = [
+        i for i in range(t.n_rows) if t.op[i] == "~~" and t.lhs[i] == t.rhs[i] and t.free[i] > 0
+    ]
     if not var_rows:
         return np.ones(rows.shape[0], dtype=bool)
     return np.all(rows[:, var_rows] >= 0, axis=1)
@@ -330,13 +389,18 @@ def _batched_moments(arrays: list[FloatArray], index: list[np.ndarray]) -> list[
         Xb = X[idx]  # (R, n, p)
         mean = Xb.mean(axis=1)
         centred = Xb - mean[:, None, :]
-        cov = np.einsum("rni,rnj->rij", centred, centred) / X.shape[0] if idx.shape[1] == X.shape[0] \
+        cov = (
+            np.einsum("rni,rnj->rij", centred, centred) / X.shape[0]
+            if idx.shape[1] == X.shape[0]
             else np.einsum("rni,rnj->rij", centred, centred) / idx.shape[1]
+        )
         out.append(GroupData(n=int(idx.shape[1]), cov=cov, mean=mean))
     return out
 
 
-def _refit_batch(fit: MLFit, groups: list[GroupData], theta_hat: FloatArray) -> tuple[FloatArray, np.ndarray]:
+def _refit_batch(
+    fit: MLFit, groups: list[GroupData], theta_hat: FloatArray
+) -> tuple[FloatArray, np.ndarray]:
     model = RamModel(fit.table, groups)
     R = groups[0].cov.shape[0]
     start = np.tile(theta_hat, (R, 1))
@@ -345,8 +409,14 @@ def _refit_batch(fit: MLFit, groups: list[GroupData], theta_hat: FloatArray) -> 
     return theta, done
 
 
-def bootstrap_draws(fit: MLFit, theta_hat: FloatArray, n_boot: int, rng: np.random.Generator,
-                    progress: Any = None, chunk: int = 1000) -> tuple[FloatArray, np.ndarray]:
+def bootstrap_draws(
+    fit: MLFit,
+    theta_hat: FloatArray,
+    n_boot: int,
+    rng: np.random.Generator,
+    progress: Any = None,
+    chunk: int = 1000,
+) -> tuple[FloatArray, np.ndarray]:
     """Nonparametric bootstrap: resample rows within groups, refit every replicate.
 
     Replicates are fitted in batches with Fisher scoring warm-started at the estimate.
@@ -374,8 +444,9 @@ def jackknife_draws(fit: MLFit, theta_hat: FloatArray) -> FloatArray:
     for g, X in enumerate(arrays):
         n = X.shape[0]
         idx = np.array([np.delete(np.arange(n), i) for i in range(n)])
-        index = [np.tile(np.arange(Y.shape[0]), (n, 1)) if h != g else idx
-                 for h, Y in enumerate(arrays)]
+        index = [
+            np.tile(np.arange(Y.shape[0]), (n, 1)) if h != g else idx for h, Y in enumerate(arrays)
+        ]
         with np.errstate(all="ignore"):
             th, _ = _refit_batch(fit, _batched_moments(arrays, index), theta_hat)
         out.append(th)
@@ -383,10 +454,14 @@ def jackknife_draws(fit: MLFit, theta_hat: FloatArray) -> FloatArray:
 
 
 # ---------------------------------------------------------------------- main
-def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
-           pairs: list[tuple[str, str]] | None = None,
-           theta_override: FloatArray | None = None,
-           engine: str = "pathmodels") -> dict[str, Any]:
+def fit_ml(
+    table: ParameterTable,
+    data: PreparedData,
+    options: dict[str, Any],
+    pairs: list[tuple[str, str]] | None = None,
+    theta_override: FloatArray | None = None,
+    engine: str = "pathmodels",
+) -> dict[str, Any]:
     """Fit by ML and compute every table of a Result (returned as keyword arguments)."""
     from pathmodels import intervals
 
@@ -407,12 +482,15 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             "parameters"
         )
     if data.n < table.npar:
-        raise DataError(f"N = {data.n} rows is smaller than the {table.npar} free parameters; "
-                        "collect more data or simplify the model")
+        raise DataError(
+            f"N = {data.n} rows is smaller than the {table.npar} free parameters; "
+            "collect more data or simplify the model"
+        )
     if table.ngroups > 1:
         for g, X in enumerate(data.arrays, start=1):
-            k_g = len({int(f) for f, gg in zip(table.free, table.group, strict=True)
-                       if f > 0 and gg == g})
+            k_g = len(
+                {int(f) for f, gg in zip(table.free, table.group, strict=True) if f > 0 and gg == g}
+            )
             if X.shape[0] < k_g:
                 raise DataError(
                     f"group {data.group_labels[g - 1]!r} has {X.shape[0]} rows but "
@@ -421,20 +499,31 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
                 )
     label_index = _label_index(table)
     if theta_override is not None:
-        est = Estimate(theta_override, 0.5 * float(fit.model.discrepancy(theta_override)), True, 0,
-                       "external optimiser", float(np.max(np.abs(fit.model.gradient(theta_override)))))
+        est = Estimate(
+            theta_override,
+            0.5 * float(fit.model.discrepancy(theta_override)),
+            True,
+            0,
+            "external optimiser",
+            float(np.max(np.abs(fit.model.gradient(theta_override)))),
+        )
         if table.constraints:
             raise SpecificationError("an external optimiser cannot take general constraints")
     else:
-        est = fit_ram(fit.model, constraints=list(table.constraints) or None,
-                      label_index=label_index)
+        est = fit_ram(
+            fit.model, constraints=list(table.constraints) or None, label_index=label_index
+        )
     theta = est.theta
     notes: list[tuple[type[Warning], str]] = []
     if not est.converged:
-        notes.append((ConvergenceWarning,
-                      f"the optimiser did not converge ({est.message}; largest gradient "
-                      f"{est.gradient_max:.2e}); estimates are unreliable — check the model, "
-                      "scale variables to similar variances or give start values"))
+        notes.append(
+            (
+                ConvergenceWarning,
+                f"the optimiser did not converge ({est.message}; largest gradient "
+                f"{est.gradient_max:.2e}); estimates are unreliable — check the model, "
+                "scale variables to similar variances or give start values",
+            )
+        )
     vcov = _vcov(fit, est)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     level = float(options["level"])
@@ -450,8 +539,11 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
     # Defined parameters.
     jd, je, _ = _jacobian(fit, theta)
     def_vals = d0.defined[0]
-    def_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jd, vcov, jd), 0.0, None)) if jd.size else \
-        np.zeros(0)
+    def_se = (
+        np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jd, vcov, jd), 0.0, None))
+        if jd.size
+        else np.zeros(0)
+    )
     std_values: dict[str, Any] = {}
     for lab, i in fit.labels.items():
         std_values[lab] = std[i]
@@ -479,14 +571,22 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         "std_all": np.concatenate([std, np.asarray(def_std, dtype=float)]),
     }
     eff_vals = d0.effects[0]
-    eff_se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", je, vcov, je), 0.0, None)) if je.size else \
-        np.zeros(0)
+    eff_se = (
+        np.sqrt(np.clip(np.einsum("ij,jk,ik->i", je, vcov, je), 0.0, None))
+        if je.size
+        else np.zeros(0)
+    )
     keys = fit.effect_keys
     eff_cols: dict[str, Any] = {
-        "cause": [k.cause for k in keys], "outcome": [k.outcome for k in keys],
-        "effect": [k.effect for k in keys], "path": [k.path for k in keys],
-        "group": np.array([k.group for k in keys], dtype=int), "est": eff_vals, "se": eff_se,
-        "ci_lower": eff_vals - zcrit * eff_se, "ci_upper": eff_vals + zcrit * eff_se,
+        "cause": [k.cause for k in keys],
+        "outcome": [k.outcome for k in keys],
+        "effect": [k.effect for k in keys],
+        "path": [k.path for k in keys],
+        "group": np.array([k.group for k in keys], dtype=int),
+        "est": eff_vals,
+        "se": eff_se,
+        "ci_lower": eff_vals - zcrit * eff_se,
+        "ci_upper": eff_vals + zcrit * eff_se,
         "std_all": d0.effects_std[0],
     }
 
@@ -501,10 +601,13 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
             kind = "mc"
         else:
             if not data.complete:
-                raise SpecificationError("bootstrap with missing='fiml' is not available yet; "
-                                         "use ci='mc' or missing='listwise'")
-            draws, ok = bootstrap_draws(fit, theta, int(options["n_boot"]), rng,
-                                        progress=options.get("progress_callback"))
+                raise SpecificationError(
+                    "bootstrap with missing='fiml' is not available yet; "
+                    "use ci='mc' or missing='listwise'"
+                )
+            draws, ok = bootstrap_draws(
+                fit, theta, int(options["n_boot"]), rng, progress=options.get("progress_callback")
+            )
             kind = "bootstrap"
         dd = fit.derived(np.where(ok[:, None], draws, theta))
         adm = admissible_batch(fit, dd.rows) & ok
@@ -512,8 +615,13 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         all_draws = np.hstack([dd.rows, dd.defined, dd.effects])[ok]
         all_est = np.concatenate([rows, def_vals, eff_vals])
         if kind == "bootstrap" and ok.sum() < 0.5 * ok.size:
-            notes.append((ConvergenceWarning, f"{ok.size - ok.sum()} of {ok.size} bootstrap "
-                          "replicates failed to converge; intervals rest on the rest"))
+            notes.append(
+                (
+                    ConvergenceWarning,
+                    f"{ok.size - ok.sum()} of {ok.size} bootstrap "
+                    "replicates failed to converge; intervals rest on the rest",
+                )
+            )
         if ci in ("delta",):
             ci = "percentile"
         if ci == "percentile" or ci == "mc":
@@ -528,11 +636,11 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         fixed_rows = np.concatenate([table.free == 0, np.zeros(nd + eff_vals.size, dtype=bool)])
         lo_all = np.where(fixed_rows, all_est, bounds[:, 0])
         hi_all = np.where(fixed_rows, all_est, bounds[:, 1])
-        est_cols["ci_lower"], eff_cols["ci_lower"] = lo_all[:nr + nd], lo_all[nr + nd:]
-        est_cols["ci_upper"], eff_cols["ci_upper"] = hi_all[:nr + nd], hi_all[nr + nd:]
+        est_cols["ci_lower"], eff_cols["ci_lower"] = lo_all[: nr + nd], lo_all[nr + nd :]
+        est_cols["ci_upper"], eff_cols["ci_upper"] = hi_all[: nr + nd], hi_all[nr + nd :]
         if options["se"] == "bootstrap":
             se_all = np.where(fixed_rows, 0.0, np.nanstd(all_draws, axis=0, ddof=1))
-            est_cols["se"], eff_cols["se"] = se_all[:nr + nd], se_all[nr + nd:]
+            est_cols["se"], eff_cols["se"] = se_all[: nr + nd], se_all[nr + nd :]
         options = {**options, "ci": ci}
     for cols in (est_cols, eff_cols):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -541,8 +649,11 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         cols["pvalue"] = np.where(np.isfinite(zz), 2 * special.ndtr(-np.abs(zz)), np.nan)
 
     # Fit measures.
-    fm = (compute_fiml_fit_measures(fit, theta) if fit.fiml
-          else compute_fit_measures(fit.model, theta, data, table))
+    fm = (
+        compute_fiml_fit_measures(fit, theta)
+        if fit.fiml
+        else compute_fit_measures(fit.model, theta, data, table)
+    )
     fm["converged"] = bool(est.converged)
     notes += _admissibility(fit, theta, std)
     seen = set()
@@ -553,8 +664,14 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
         seen.add(msg)
         messages.append(msg)
         warnings.warn(cls(msg), stacklevel=4)
-    boundary = [i for i in range(table.n_rows) if table.op[i] == "~~" and table.lhs[i] == table.rhs[i]
-                and table.free[i] > 0 and abs(rows[i]) < 1e-8]
+    boundary = [
+        i
+        for i in range(table.n_rows)
+        if table.op[i] == "~~"
+        and table.lhs[i] == table.rhs[i]
+        and table.free[i] > 0
+        and abs(rows[i]) < 1e-8
+    ]
     for i in boundary:
         msg = f"variance {table.lhs[i]} ~~ {table.lhs[i]} is estimated at the boundary (0)"
         messages.append(msg)
@@ -585,32 +702,46 @@ def fit_ml(table: ParameterTable, data: PreparedData, options: dict[str, Any],
     }
 
 
-def compute_fit_measures(model: RamModel, theta: FloatArray, data: PreparedData,
-                         table: ParameterTable) -> dict[str, Any]:
-    """lavaan's fit measures for a complete-data fit, plus ``loglik`` and ``n``."""
+def compute_fit_measures(
+    model: RamModel, theta: FloatArray, data: PreparedData, table: ParameterTable
+) -> dict[str, Any]:
+    """Lavaan's fit measures for a complete-data fit, plus ``loglik`` and ``n``."""
     from pathmodels.ml.fitmeasures import GroupMoments, fit_measures
 
     exo = np.array([v in table.roles.exogenous_x for v in model.observed], dtype=bool)
     groups = []
     for g, gd in enumerate(data.moments):
         sigma, mu = model.implied(theta, g)
-        groups.append(GroupMoments(
-            n=gd.n, sample_cov=gd.cov, implied_cov=sigma,
-            sample_mean=gd.mean if table.options.meanstructure else None,
-            implied_mean=mu if table.options.meanstructure else None,
-            exo=exo, group=g + 1,
-        ))
-    fm: dict[str, Any] = dict(fit_measures(groups, npar=table.npar,
-                                           meanstructure=table.options.meanstructure,
-                                           fixed_x=table.options.fixed_x))
+        groups.append(
+            GroupMoments(
+                n=gd.n,
+                sample_cov=gd.cov,
+                implied_cov=sigma,
+                sample_mean=gd.mean if table.options.meanstructure else None,
+                implied_mean=mu if table.options.meanstructure else None,
+                exo=exo,
+                group=g + 1,
+            )
+        )
+    fm: dict[str, Any] = dict(
+        fit_measures(
+            groups,
+            npar=table.npar,
+            meanstructure=table.options.meanstructure,
+            fixed_x=table.options.fixed_x,
+        )
+    )
     fm["loglik"] = fm.get("logl", float("nan"))
     fm["n"] = data.n
     return fm
 
 
 def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
-    """Fit measures of a FIML fit from the log-likelihoods of model, saturated (EM) and
-    baseline models; SRMR from the EM moments, as lavaan does."""
+    """Fit measures of a FIML fit, as lavaan computes them.
+
+    Likelihood-based measures come from the log-likelihoods of the model, the saturated
+    model (EM) and the baseline model; SRMR from the EM moments.
+    """
     from pathmodels.ml.fiml import em_saturated
     from pathmodels.ml.fitmeasures import GroupMoments, fit_measures, fit_measures_from_loglik
 
@@ -635,17 +766,35 @@ def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
             var = col.var()
             base += -0.5 * col.size * (np.log(2 * np.pi) + np.log(var) + 1.0)
         sig_m, mu_m = model.implied(theta, g)
-        em_groups.append(GroupMoments(n=n, sample_cov=sigma, implied_cov=sig_m, sample_mean=mu,
-                                      implied_mean=mu_m, exo=exo, group=g + 1))
-    fm: dict[str, Any] = dict(fit_measures_from_loglik(
-        logl=logl, unrestricted_logl=h1, baseline_logl=base,
-        n=[a.shape[0] for a in data.arrays], n_observed=[model.p] * table.ngroups,
-        npar=table.npar, meanstructure=True, n_exogenous=[int(exo.sum())] * table.ngroups,
-        fixed_x=table.options.fixed_x))
+        em_groups.append(
+            GroupMoments(
+                n=n,
+                sample_cov=sigma,
+                implied_cov=sig_m,
+                sample_mean=mu,
+                implied_mean=mu_m,
+                exo=exo,
+                group=g + 1,
+            )
+        )
+    fm: dict[str, Any] = dict(
+        fit_measures_from_loglik(
+            logl=logl,
+            unrestricted_logl=h1,
+            baseline_logl=base,
+            n=[a.shape[0] for a in data.arrays],
+            n_observed=[model.p] * table.ngroups,
+            npar=table.npar,
+            meanstructure=True,
+            n_exogenous=[int(exo.sum())] * table.ngroups,
+            fixed_x=table.options.fixed_x,
+        )
+    )
     try:
         with np.errstate(all="ignore"):
-            moment_based = fit_measures(em_groups, npar=table.npar, meanstructure=True,
-                                        fixed_x=False)
+            moment_based = fit_measures(
+                em_groups, npar=table.npar, meanstructure=True, fixed_x=False
+            )
         for key in ("srmr", "srmr_bentler", "srmr_bentler_nomean", "crmr"):
             if key in moment_based:
                 fm[key] = moment_based[key]
@@ -657,7 +806,9 @@ def compute_fiml_fit_measures(fit: MLFit, theta: FloatArray) -> dict[str, Any]:
     return fm
 
 
-def _variable_summary(table: ParameterTable, data: PreparedData) -> dict[str, list[dict[str, float]]]:
+def _variable_summary(
+    table: ParameterTable, data: PreparedData
+) -> dict[str, list[dict[str, float]]]:
     """Mean, SD (n − 1) and 16th/50th/84th percentiles of each observed variable per group."""
     names = table.roles.observed
     out: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -668,27 +819,50 @@ def _variable_summary(table: ParameterTable, data: PreparedData) -> dict[str, li
             mean = np.nanmean(X, axis=0)
             sd = np.nanstd(X, axis=0, ddof=1)
         for j, name in enumerate(names):
-            out[name].append({"mean": float(mean[j]), "sd": float(sd[j]), "p16": float(q[0, j]),
-                              "p50": float(q[1, j]), "p84": float(q[2, j])})
+            out[name].append(
+                {
+                    "mean": float(mean[j]),
+                    "sd": float(sd[j]),
+                    "p16": float(q[0, j]),
+                    "p50": float(q[1, j]),
+                    "p84": float(q[2, j]),
+                }
+            )
     return out
 
 
 def _missing_summary(table: ParameterTable, data: PreparedData) -> list[dict[str, Any]]:
-    """Missing-data patterns and covariance coverage per group (lavaan's ``lavInspect(fit,
-    "patterns")`` and ``"coverage"``)."""
+    """Missing-data patterns and covariance coverage per group.
+
+    The counterparts of lavaan's ``lavInspect(fit, "patterns")`` and ``"coverage"``.
+    """
     out = []
     names = list(table.roles.observed)
     for X in data.arrays:
         obs = ~np.isnan(X)
         if obs.all():
-            out.append({"n": int(X.shape[0]), "patterns": [{"n": int(X.shape[0]), "observed": names}],
-                        "coverage": np.ones((len(names), len(names))).tolist(), "variables": names})
+            out.append(
+                {
+                    "n": int(X.shape[0]),
+                    "patterns": [{"n": int(X.shape[0]), "observed": names}],
+                    "coverage": np.ones((len(names), len(names))).tolist(),
+                    "variables": names,
+                }
+            )
             continue
         keys, counts = np.unique(obs, axis=0, return_counts=True)
         order = np.argsort(-counts, kind="stable")
-        patterns = [{"n": int(counts[i]),
-                     "observed": [names[j] for j in np.flatnonzero(keys[i])]} for i in order]
+        patterns = [
+            {"n": int(counts[i]), "observed": [names[j] for j in np.flatnonzero(keys[i])]}
+            for i in order
+        ]
         coverage = (obs.T.astype(float) @ obs.astype(float)) / X.shape[0]
-        out.append({"n": int(X.shape[0]), "patterns": patterns,
-                    "coverage": coverage.round(6).tolist(), "variables": names})
+        out.append(
+            {
+                "n": int(X.shape[0]),
+                "patterns": patterns,
+                "coverage": coverage.round(6).tolist(),
+                "variables": names,
+            }
+        )
     return out

@@ -12,9 +12,10 @@ used as the start, so scoring stops at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import optimize
 
 from pathmodels._typing import FloatArray
 from pathmodels.exceptions import SpecificationError
@@ -95,8 +96,9 @@ def start_values(model: RamModel) -> FloatArray:
     return np.where(np.isnan(theta), 0.0, theta)
 
 
-def _loading_start(cov: FloatArray, pos: dict[str, int], ref: str, ind: str, table: object,
-                   factor: str) -> float:
+def _loading_start(
+    cov: FloatArray, pos: dict[str, int], ref: str, ind: str, table: object, factor: str
+) -> float:
     """Ratio start for a loading: cov(ind, other)/cov(ref, other) over other indicators."""
     if ref not in pos or ind not in pos or pos[ref] >= cov.shape[0] or pos[ind] >= cov.shape[0]:
         return 1.0
@@ -111,8 +113,9 @@ def _loading_start(cov: FloatArray, pos: dict[str, int], ref: str, ind: str, tab
     return float(np.clip(val, -10.0, 10.0))
 
 
-def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
-            tol: float = 1e-9) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+def scoring(
+    model: RamModel, theta: FloatArray, *, max_iter: int = 200, tol: float = 1e-9
+) -> tuple[FloatArray, np.ndarray, np.ndarray]:
     """Batched Fisher scoring with a backtracking line search.
 
     Parameters
@@ -156,8 +159,9 @@ def scoring(model: RamModel, theta: FloatArray, *, max_iter: int = 200,
         try:
             step = -np.linalg.solve(2.0 * info, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
-            step = np.stack([-np.linalg.lstsq(2.0 * info[r], g[r], rcond=None)[0]
-                             for r in range(act.size)])
+            step = np.stack(
+                [-np.linalg.lstsq(2.0 * info[r], g[r], rcond=None)[0] for r in range(act.size)]
+            )
         slope = np.einsum("rk,rk->r", step, g)
         badstep = ~np.all(np.isfinite(step), axis=1) | (slope >= 0)
         step[badstep] = -g[badstep]
@@ -226,9 +230,12 @@ def _bfgs(model: RamModel, theta: FloatArray) -> tuple[FloatArray, bool, int, st
     return res.x, bool(np.max(np.abs(model.gradient(res.x))) < 1e-6), int(res.nit), res.message
 
 
-def fit_ram(model: RamModel, theta0: FloatArray | None = None,
-            constraints: list[tuple[object, str, object]] | None = None,
-            label_index: dict[str, int] | None = None) -> Estimate:
+def fit_ram(
+    model: RamModel,
+    theta0: FloatArray | None = None,
+    constraints: list[tuple[object, str, object]] | None = None,
+    label_index: dict[str, int] | None = None,
+) -> Estimate:
     """Minimise the ML discrepancy.
 
     Parameters
@@ -259,42 +266,52 @@ def fit_ram(model: RamModel, theta0: FloatArray | None = None,
                 theta, ok, it3, msg = _scoring(model, theta)
                 it += it3
     g = model.gradient(theta)
-    return Estimate(theta, 0.5 * model.discrepancy(theta), bool(ok), it, str(msg),
-                    float(np.max(np.abs(g))) if g.size else 0.0)
+    return Estimate(
+        theta,
+        0.5 * model.discrepancy(theta),
+        bool(ok),
+        it,
+        str(msg),
+        float(np.max(np.abs(g))) if g.size else 0.0,
+    )
 
 
-def constraint_functions(constraints: list[tuple[object, str, object]],
-                         label_index: dict[str, int],
-                         defined: tuple[tuple[str, object], ...] = ()) -> list[tuple[str, object]]:
+def constraint_functions(
+    constraints: list[tuple[object, str, object]],
+    label_index: dict[str, int],
+    defined: tuple[tuple[str, object], ...] = (),
+) -> list[tuple[str, object]]:
     """Turn table constraints into functions c(θ) with c = 0 (==) or c ≥ 0 (<, >)."""
     out = []
     for a, op, b in constraints:
+
         def values(theta: FloatArray) -> dict[str, float]:
             vals = {lab: theta[k] for lab, k in label_index.items()}
             for name, expr in defined:
                 vals[name] = expr.evaluate(vals)  # type: ignore[attr-defined]
             return vals
 
-        if op == "==":
-            fn = (lambda t, a=a, b=b, values=values:
-                  float(a.evaluate(values(t)) - b.evaluate(values(t))))  # type: ignore[attr-defined]
-            out.append(("eq", fn))
-        elif op == ">":
-            fn = (lambda t, a=a, b=b, values=values:
-                  float(a.evaluate(values(t)) - b.evaluate(values(t))))  # type: ignore[attr-defined]
-            out.append(("ineq", fn))
-        elif op == "<":
-            fn = (lambda t, a=a, b=b, values=values:
-                  float(b.evaluate(values(t)) - a.evaluate(values(t))))  # type: ignore[attr-defined]
-            out.append(("ineq", fn))
-        else:  # pragma: no cover - the parser admits no other operator
+        if op not in ("==", ">", "<"):  # pragma: no cover - the parser admits no other
             raise SpecificationError(f"unknown constraint operator {op!r}")
+        # c(θ) = lhs − rhs for == and >, rhs − lhs for <, so that c ≥ 0 is the inequality.
+        sign = -1.0 if op == "<" else 1.0
+
+        def fn(
+            t: FloatArray, a: Any = a, b: Any = b, values: Any = values, sign: float = sign
+        ) -> float:
+            vals = values(t)
+            return sign * float(a.evaluate(vals) - b.evaluate(vals))
+
+        out.append(("eq" if op == "==" else "ineq", fn))
     return out
 
 
-def _fit_constrained(model: RamModel, theta: FloatArray,
-                     constraints: list[tuple[object, str, object]],
-                     label_index: dict[str, int]) -> Estimate:
+def _fit_constrained(
+    model: RamModel,
+    theta: FloatArray,
+    constraints: list[tuple[object, str, object]],
+    label_index: dict[str, int],
+) -> Estimate:
     funcs = constraint_functions(constraints, label_index, model.table.definitions)
     cons = [{"type": kind, "fun": fn} for kind, fn in funcs]
 
@@ -302,11 +319,16 @@ def _fit_constrained(model: RamModel, theta: FloatArray,
         f = model.discrepancy(t)
         return f if np.isfinite(f) else 1e10
 
-    res = optimize.minimize(obj, theta, jac=model.gradient, method="SLSQP", constraints=cons,
-                            options={"ftol": 1e-14, "maxiter": 2000})
+    res = optimize.minimize(
+        obj,
+        theta,
+        jac=model.gradient,
+        method="SLSQP",
+        constraints=cons,
+        options={"ftol": 1e-14, "maxiter": 2000},
+    )
     theta = res.x
-    active = tuple(k for k, (kind, fn) in enumerate(funcs)
-                   if kind == "eq" or abs(fn(theta)) < 1e-6)  # type: ignore[operator]
+    active = tuple(k for k, (kind, fn) in enumerate(funcs) if kind == "eq" or abs(fn(theta)) < 1e-6)  # type: ignore[operator]
     # Converged: KKT holds, i.e. the gradient lies in the span of active constraint normals.
     g = model.gradient(theta)
     if active:
@@ -316,12 +338,20 @@ def _fit_constrained(model: RamModel, theta: FloatArray,
     else:
         resid = g
     ok = bool(res.success) and float(np.max(np.abs(resid))) < 1e-5
-    return Estimate(theta, 0.5 * model.discrepancy(theta), ok, int(res.nit), str(res.message),
-                    float(np.max(np.abs(resid))), active)
+    return Estimate(
+        theta,
+        0.5 * model.discrepancy(theta),
+        ok,
+        int(res.nit),
+        str(res.message),
+        float(np.max(np.abs(resid))),
+        active,
+    )
 
 
-def constraint_jacobian(funcs: list[tuple[str, object]], theta: FloatArray,
-                        active: tuple[int, ...]) -> FloatArray:
+def constraint_jacobian(
+    funcs: list[tuple[str, object]], theta: FloatArray, active: tuple[int, ...]
+) -> FloatArray:
     """Numeric Jacobian (n_active × npar) of the active constraint functions."""
     k = theta.size
     J = np.zeros((len(active), k))

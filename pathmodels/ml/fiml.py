@@ -51,8 +51,9 @@ def missing_patterns(X: FloatArray) -> list[Pattern]:
         rows = X[inverse.ravel() == k][:, key]
         mean = rows.mean(axis=0)
         c = rows - mean
-        out.append(Pattern(np.flatnonzero(key), rows.shape[0], mean, c.T @ c / rows.shape[0],
-                           key.copy()))
+        out.append(
+            Pattern(np.flatnonzero(key), rows.shape[0], mean, c.T @ c / rows.shape[0], key.copy())
+        )
     return out
 
 
@@ -67,13 +68,15 @@ def pattern_loglik(patterns: list[Pattern], sigma: FloatArray, mu: FloatArray) -
             return -np.inf
         inv = np.linalg.inv(s)
         d = pat.mean - mu[o]
-        total += -0.5 * pat.n * (o.size * _LOG2PI + logdet
-                                 + np.trace(inv @ (pat.cov + np.outer(d, d))))
+        total += (
+            -0.5 * pat.n * (o.size * _LOG2PI + logdet + np.trace(inv @ (pat.cov + np.outer(d, d))))
+        )
     return float(total)
 
 
-def em_saturated(X: FloatArray, patterns: list[Pattern], *, max_iter: int = 10_000,
-                 tol: float = 1e-12) -> tuple[FloatArray, FloatArray, float]:
+def em_saturated(
+    X: FloatArray, patterns: list[Pattern], *, max_iter: int = 10_000, tol: float = 1e-12
+) -> tuple[FloatArray, FloatArray, float]:
     """ML mean and covariance of incomplete normal data by EM.
 
     Returns
@@ -107,7 +110,8 @@ def em_saturated(X: FloatArray, patterns: list[Pattern], *, max_iter: int = 10_0
             cross[np.ix_(o, o)] = pat.cov + np.outer(pat.mean, pat.mean)
             # E[y_m y_oᵀ] summed over rows = β (S_oo + ȳ ȳᵀ) + (μ_m − β μ_o) ȳᵀ
             e_mo = beta @ (pat.cov + np.outer(pat.mean, pat.mean)) + np.outer(
-                mu[m] - beta @ mu[o], pat.mean)
+                mu[m] - beta @ mu[o], pat.mean
+            )
             cross[np.ix_(m, o)] = e_mo
             cross[np.ix_(o, m)] = e_mo.T
             e_mm = beta @ (pat.cov + np.outer(pat.mean, pat.mean)) @ beta.T
@@ -129,8 +133,9 @@ def em_saturated(X: FloatArray, patterns: list[Pattern], *, max_iter: int = 10_0
 class FimlModel(RamModel):
     """A RAM model whose objective is −2ℓ/N of incomplete data (single theta, not batched)."""
 
-    def __init__(self, table: ParameterTable, groups: list[GroupData],
-                 patterns: list[list[Pattern]]) -> None:
+    def __init__(
+        self, table: ParameterTable, groups: list[GroupData], patterns: list[list[Pattern]]
+    ) -> None:
         super().__init__(table, groups)
         self.patterns = patterns
         self.ntot = sum(gd.n for gd in groups)
@@ -173,8 +178,9 @@ class FimlModel(RamModel):
                 outer = pat.cov + np.outer(d, d)
                 W[np.ix_(o, o)] += pat.n * (inv - inv @ outer @ inv)
                 wmean[o] += -2.0 * pat.n * (inv @ d)
-            grad += self.chain_rule(g, B, cov_full, mean_full, W[None] / self.ntot,
-                                    wmean[None] / self.ntot)[0]
+            grad += self.chain_rule(
+                g, B, cov_full, mean_full, W[None] / self.ntot, wmean[None] / self.ntot
+            )[0]
         return grad
 
     def expected_information(self, theta: FloatArray) -> FloatArray:

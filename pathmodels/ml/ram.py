@@ -134,8 +134,10 @@ class RamModel:
         out = copy.copy(self)
         assert self.groups is not None
         out.groups = [GroupData(gd.n, gd.cov[members], gd.mean[members]) for gd in self.groups]
-        out._index = [replace(idx, fixed=idx.fixed[members]) if idx.fixed.ndim == 2 else idx
-                      for idx in self._index]
+        out._index = [
+            replace(idx, fixed=idx.fixed[members]) if idx.fixed.ndim == 2 else idx
+            for idx in self._index
+        ]
         out.batch = int(np.size(members))
         return out
 
@@ -172,8 +174,9 @@ class RamModel:
         """
         single = np.ndim(theta) == 1
         th = np.atleast_2d(theta)
-        out = np.broadcast_to(np.array(self.table.value, dtype=float),
-                              (th.shape[0], self.table.n_rows)).copy()
+        out = np.broadcast_to(
+            np.array(self.table.value, dtype=float), (th.shape[0], self.table.n_rows)
+        ).copy()
         for g in range(self.ngroups):
             out[:, self._index[g].table_rows] = self._values(th, g)
         return out[0] if single else out
@@ -188,7 +191,9 @@ class RamModel:
             out[idx.row[a][nonzero], idx.col[a][nonzero]] = True
         return out
 
-    def full_moments(self, theta: FloatArray, g: int = 0) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def full_moments(
+        self, theta: FloatArray, g: int = 0
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """B = (I − A)⁻¹, implied covariance and mean of all variables, batched."""
         A, S, m = self.matrices(theta, g)
         B = np.linalg.inv(np.eye(self.v) - A)
@@ -265,8 +270,15 @@ class RamModel:
             grad += n / ntot * self.chain_rule(g, B, cov_full, mean_full, W, wmean)
         return grad[0] if np.ndim(theta) == 1 else grad
 
-    def chain_rule(self, g: int, B: FloatArray, cov_full: FloatArray, mean_full: FloatArray,
-                   W: FloatArray, wmean: FloatArray | None) -> FloatArray:
+    def chain_rule(
+        self,
+        g: int,
+        B: FloatArray,
+        cov_full: FloatArray,
+        mean_full: FloatArray,
+        W: FloatArray,
+        wmean: FloatArray | None,
+    ) -> FloatArray:
         """Gradient w.r.t. theta from dF/dΣ (W, (R, p, p)) and dF/dμ (wmean, (R, p))."""
         R = W.shape[0]
         p, v = self.p, self.v

@@ -52,8 +52,9 @@ def semopy_estimates(table: ParameterTable, data: PreparedData) -> FloatArray:
     """
     reasons = []
     if table.ngroups > 1:
-        reasons.append("several groups (semopy fits each group separately, ignoring "
-                       "cross-group labels)")
+        reasons.append(
+            "several groups (semopy fits each group separately, ignoring cross-group labels)"
+        )
     if table.options.meanstructure:
         reasons.append("a mean structure")
     if not data.complete:
@@ -64,7 +65,8 @@ def semopy_estimates(table: ParameterTable, data: PreparedData) -> FloatArray:
         reasons.append("interaction terms written x:w")
     if reasons:
         raise BackendUnavailableError(
-            "backend='semopy' cannot fit this model (" + "; ".join(reasons)
+            "backend='semopy' cannot fit this model ("
+            + "; ".join(reasons)
             + "); use backend='pathmodels', which agrees with lavaan here"
         )
     try:
@@ -74,15 +76,21 @@ def semopy_estimates(table: ParameterTable, data: PreparedData) -> FloatArray:
         raise BackendUnavailableError("semopy is not installed; pip install semopy") from exc
     frame = pd.DataFrame(data.arrays[0], columns=list(table.roles.observed))
     model = semopy.Model(semopy_syntax(table), mimic_lavaan=True)
-    model.fit(frame, obj="MLW", solver="SLSQP", clean_slate=True,
-              options={"ftol": 1e-14, "maxiter": 20000})
+    model.fit(
+        frame,
+        obj="MLW",
+        solver="SLSQP",
+        clean_slate=True,
+        options={"ftol": 1e-14, "maxiter": 20000},
+    )
     active = [name for name, par in model.parameters.items() if par.active]
     params = dict(zip(active, np.asarray(model.param_vals, dtype=float), strict=True))
     theta = np.zeros(table.npar)
     for k in range(1, table.npar + 1):
         name = f"p{k}"
         if name not in params:
-            raise BackendUnavailableError(f"semopy did not estimate parameter {k}; use "
-                                          "backend='pathmodels'")
+            raise BackendUnavailableError(
+                f"semopy did not estimate parameter {k}; use backend='pathmodels'"
+            )
         theta[k - 1] = params[name]
     return theta

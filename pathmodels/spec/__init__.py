@@ -24,7 +24,6 @@ from pathmodels.spec.syntax import (
     Modifier,
     Statement,
     Term,
-    _fmt_num,
     parse_statements,
 )
 from pathmodels.spec.table import ParameterTable, TableOptions, VariableRoles, build_table
@@ -53,7 +52,7 @@ def _statement_text(st: Statement) -> str:
 
 @dataclass(frozen=True)
 class Spec:
-    """An immutable model specification parsed from lavaan syntax.
+    r"""An immutable model specification parsed from lavaan syntax.
 
     Build one with :meth:`Spec.from_syntax`, a builder (:func:`pathmodels.mediation`,
     :func:`pathmodels.chain`, ...) or :func:`pathmodels.load_model`.
@@ -74,7 +73,7 @@ class Spec:
 
     Examples
     --------
-    >>> spec = Spec.from_syntax("m ~ a*x\\ny ~ b*m + c*x\\nind := a*b")
+    >>> spec = Spec.from_syntax("m ~ a*x\ny ~ b*m + c*x\nind := a*b")
     >>> spec.observed
     ('m', 'y', 'x')
     >>> spec.table().npar
@@ -200,8 +199,7 @@ class Spec:
     @property
     def labels(self) -> tuple[str, ...]:
         """Labels used in the model, in order of appearance."""
-        return tuple(dict.fromkeys(
-            lab for lab in self.table(ngroups=self.min_groups).label if lab))
+        return tuple(dict.fromkeys(lab for lab in self.table(ngroups=self.min_groups).label if lab))
 
     @property
     def defined(self) -> tuple[str, ...]:
@@ -237,8 +235,9 @@ class Spec:
                 new.append(st)
         statements = tuple(new)
         syntax = "\n".join(_statement_text(s) for s in statements)
-        return Spec(statements=statements, syntax=syntax, name=self.name, auto=self.auto,
-                    meta=self.meta)
+        return Spec(
+            statements=statements, syntax=syntax, name=self.name, auto=self.auto, meta=self.meta
+        )
 
     def with_values(self, values: Mapping[str, float]) -> Spec:
         """Return a new Spec with labelled parameters fixed at the given values.
@@ -276,7 +275,7 @@ class Spec:
         return self._replace_modifiers(edit)
 
     def free(self, labels: Iterable[str] | None = None) -> Spec:
-        """Return a new Spec with fixed numbers removed, so those paths are estimated.
+        r"""Return a new Spec with fixed numbers removed, so those paths are estimated.
 
         Parameters
         ----------
@@ -291,15 +290,16 @@ class Spec:
 
         Examples
         --------
-        >>> Spec.from_syntax("m ~ 0.4*x\\ny ~ 0.3*m").free().to_syntax()
-        'm ~ x\\ny ~ m'
+        >>> Spec.from_syntax("m ~ 0.4*x\ny ~ 0.3*m").free().to_syntax()
+        'm ~ x\ny ~ m'
         """
         wanted = None if labels is None else set(labels)
         unit_latents = set()
         for st in self.statements:
             if isinstance(st, Formula) and st.op == "=~":
-                if all(t.modifier.values and all(v == 1.0 for v in t.modifier.values)
-                       for t in st.rhs):
+                if all(
+                    t.modifier.values and all(v == 1.0 for v in t.modifier.values) for t in st.rhs
+                ):
                     unit_latents.update(st.lhs)
 
         def edit(st: Formula, t: Term) -> Modifier:
@@ -345,7 +345,9 @@ def as_spec(model: Spec | str | Path) -> Spec:
     if isinstance(model, Spec):
         return model
     if isinstance(model, Path) or (
-        isinstance(model, str) and "\n" not in model and model.endswith((".lav", ".txt", ".yaml", ".yml"))
+        isinstance(model, str)
+        and "\n" not in model
+        and model.endswith((".lav", ".txt", ".yaml", ".yml"))
     ):
         path = Path(model)
         if not path.exists():
