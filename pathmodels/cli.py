@@ -148,6 +148,39 @@ def fit_cmd(
         typer.echo(result.summary())
 
 
+@app.command("report")
+def report_cmd(
+    model: Annotated[str, typer.Argument(help="Library name, .lav/.yaml file or syntax.")],
+    data: Annotated[str, typer.Argument(help="CSV/Parquet file or bundled dataset name.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Directory for the report.")] = Path(
+        "report"
+    ),
+    missing: Annotated[str, typer.Option(help="listwise or fiml.")] = "listwise",
+    group: Annotated[str | None, typer.Option(help="Column defining groups.")] = None,
+    se: Annotated[str, typer.Option(help="standard or bootstrap.")] = "standard",
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates.")] = 2000,
+    ci: Annotated[str | None, typer.Option(help="delta, percentile, bc, bca or mc.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for bootstrap/MC draws.")] = None,
+) -> None:
+    """Fit MODEL to DATA and write an HTML report (tables, path diagram, effects plot)."""
+    from pathmodels.fit import fit
+    from pathmodels.report import write_report
+
+    try:
+        frame = _read_data(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PathModelsWarning)
+            result = fit(
+                model, frame, missing=missing, group=group, se=se, n_boot=n_boot, ci=ci, seed=seed
+            )
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+    except PathModelsError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(str(write_report(result, out)))
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
