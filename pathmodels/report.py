@@ -117,6 +117,14 @@ def _as_float(value: Any) -> float:
         return math.nan
 
 
+def _group_title(result: Result, group: int) -> str:
+    """``, group 2 (label)`` for multigroup fits, else nothing."""
+    if result.table.ngroups <= 1:
+        return ""
+    labels = result.info.get("group_labels") or []
+    return f", group {group}" + (f" ({labels[group - 1]})" if 0 < group <= len(labels) else "")
+
+
 def _select_group(frame: pd.DataFrame, group: int, result: Result, what: str) -> pd.DataFrame:
     """Rows of one group; a single-group result accepts only group 1."""
     if frame.empty:
@@ -308,7 +316,8 @@ def _order_columns(columns: list[list[str]], parents: dict[str, list[str]],
         neighbours = parents if sweep % 2 == 0 else children
         order = range(len(cols)) if sweep % 2 == 0 else range(len(cols) - 1, -1, -1)
         for k in order:
-            cols[k] = sorted(cols[k], key=lambda n, p=pos, nb=neighbours: barycentre(n, p, nb))
+            keys = {n: barycentre(n, pos, neighbours) for n in cols[k]}
+            cols[k] = sorted(cols[k], key=keys.__getitem__)
             pos = positions(cols)
         cross = crossings(cols)
         if cross < best_cross:
@@ -648,9 +657,7 @@ def path_diagram(
     name = result.spec.name or "model"
     scale_name = "standardized (std.all)" if standardized else "unstandardized"
     title = f"{name}: {scale_name} estimates"
-    if result.table.ngroups > 1:
-        labels = result.info.get("group_labels") or []
-        title += f", group {group}" + (f" ({labels[group - 1]})" if group <= len(labels) else "")
+    title += _group_title(result, group)
     caption = ("*** p < .001   ** p < .01   * p < .05   grey: p \u2265 .05   "
                "curved two-headed arrows: (residual) covariances")
 
@@ -668,7 +675,13 @@ def path_diagram(
         fig.text(0.5, 0.5 * _CAPTION_H / fig_h, caption, ha="center", va="center",
                  fontsize=8, color="#4d5b6a")
     else:
-        fig = ax.get_figure(root=True)
+        try:
+            parent = ax.get_figure(root=True)
+        except TypeError:  # matplotlib < 3.10: a subfigure's .figure is the root figure
+            parent = ax.figure.figure  # type: ignore[assignment,union-attr]
+        if parent is None:
+            raise SpecificationError("path_diagram: ax= must belong to a figure")
+        fig = parent
         bbox = ax.get_position()
         fw, fh = fig.get_size_inches()
         font_scale = float(np.clip(min(bbox.width * fw / width, bbox.height * fh / height),
@@ -832,9 +845,9 @@ def effects_plot(result: Result, *, group: int = 1) -> Figure:
         if np.isfinite(lo) and np.isfinite(hi):
             txt += f"  [{_fmt3(lo)}, {_fmt3(hi)}]"
         value_texts.append(txt)
-    value_w = max(_text_size(renderer, s, 8.5)[0] for s in value_texts) + 0.3
+    value_w = max(_text_size(renderer, s, 8.5)[0] for s in value_texts) + 0.15
     plot_w = 4.0
-    fig_w = label_w + plot_w + value_w + 0.3
+    fig_w = label_w + plot_w + value_w + 0.2
     bottom, top = 0.6, 0.5
     fig_h = 0.28 * (len(labels) + 0.4 * len(blocks)) + bottom + top
     fig = Figure(figsize=(fig_w, fig_h))
@@ -871,8 +884,7 @@ def effects_plot(result: Result, *, group: int = 1) -> Figure:
     level_txt = f"{100 * float(level):.0f}% CI" + (f" ({ci})" if ci else "")
     ax.set_xlabel(f"effect (unstandardized) with {level_txt}", fontsize=9)
     title = f"{name}: direct and indirect effects"
-    if result.table.ngroups > 1:
-        title += f", group {group}"
+    title += _group_title(result, group)
     fig.text(0.5, 1 - 0.22 / fig_h, title, ha="center", va="center", fontsize=11,
              fontweight="bold")
     return fig

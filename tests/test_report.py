@@ -523,3 +523,35 @@ def test_report_of_a_multigroup_fit(tmp_path: Path) -> None:
     text = page.read_text()
     assert text.count("data:image/png;base64,") == 4
     assert "<th>group</th>" in text
+
+
+def test_effects_plot_text_fits_in_the_figure(ips: Result) -> None:
+    from pathmodels.report import effects_plot
+
+    fig = effects_plot(ips)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width = fig.get_size_inches()[0] * fig.dpi
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in list(ax.texts) + ax.get_yticklabels()]
+    assert min(b.x0 for b in boxes) >= 0 and max(b.x1 for b in boxes) <= width
+
+
+# ---------------------------------------------------------------------------- real fit
+def test_report_of_a_real_fit(tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    from pathmodels.report import path_diagram, write_report
+
+    res = pm.fit(pm.load_model("ips_employment_qol"), pm.load_dataset("ips_trial"))
+    fig = path_diagram(res)
+    assert sorted(_node_texts(fig)) == sorted(res.spec.roles.observed)
+    page = write_report(res, tmp_path).read_text(encoding="utf-8")
+    assert res.spec.meta["title"] in html.unescape(page)
+    assert html.escape(res.spec.meta["citation"]) in page
+    assert f"{res.fit_measures['chisq']:.3f}" in page
+    for path in res.effects["path"]:
+        assert html.escape(path) in page
+    assert imread(tmp_path / "diagram.png").shape[1] > 600
+    eff = pd.read_csv(tmp_path / "effects.csv")
+    np.testing.assert_allclose(eff["est"], res.effects["est"], rtol=1e-12)
