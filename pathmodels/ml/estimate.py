@@ -65,6 +65,20 @@ def start_values(model: RamModel) -> FloatArray:
             for x, b in zip(xs, beta, strict=True):
                 ols[(y, x)] = float(b)
             resid[y] = float(gd.cov[iy, iy] - sxy @ beta)
+        # Latent variances: half the average variance of the observed indicators, each
+        # shared among the latents loading on it (random intercept and within components
+        # of an RI-CLPM split one indicator's variance). lavaan starts at 0.05; starting
+        # near the solution halves the scoring iterations on CFA and RI-CLPM models.
+        loads: dict[str, list[str]] = {}
+        for i in rows:
+            if table.op[i] == "=~" and table.rhs[i] not in lv:
+                loads.setdefault(table.rhs[i], []).append(table.lhs[i])
+        lv_start: dict[str, float] = {}
+        for f in lv:
+            inds = [x for x, fs in loads.items() if f in fs]
+            if inds:
+                share = [gd.cov[pos[x], pos[x]] / len(loads[x]) for x in inds]
+                lv_start[f] = 0.5 * float(np.mean(share))
         first: dict[str, str] = {}
         for i in rows:
             if table.op[i] == "=~" and table.lhs[i] not in first:
@@ -84,7 +98,7 @@ def start_values(model: RamModel) -> FloatArray:
             elif op == "~~":
                 if lhs == rhs:
                     if lhs in lv:
-                        theta[k] = 0.05
+                        theta[k] = lv_start.get(lhs, 0.05)
                     elif lhs in resid:
                         theta[k] = max(resid[lhs], 0.05 * gd.cov[pos[lhs], pos[lhs]])
                     else:
