@@ -416,7 +416,8 @@ def _read_term(cur: _Cursor, *, allow_one: bool) -> Term:
             if cur.at("*"):
                 star = cur.next()
                 if cur.peek() is None:
-                    cur.fail(star, "expected a variable after '*'")
+                    # caret where the variable should be, just after the '*'
+                    cur.fail_end("expected a variable after '*'")
                 modifier = modifier.merged(mod)
                 continue
             # Not a modifier after all: rewind and read as a variable.
@@ -427,8 +428,10 @@ def _read_term(cur: _Cursor, *, allow_one: bool) -> Term:
 
 
 def _is_mod_name(cur: _Cursor) -> bool:
+    # Any name followed by '(' is a modifier function; unknown ones are reported by
+    # _read_modifier with the list of valid functions.
     tok = cur.peek()
-    return tok is not None and tok.text in ("c", "start", "label", "equal", "fixed") and bool(
+    return tok is not None and tok.kind == "name" and bool(
         cur.at_paren_after()  # type: ignore[attr-defined]
     )
 
@@ -444,6 +447,14 @@ _RELATIONS = ("=~", "~~", "~", ":=", "==", "<", ">")
 def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
     cur = _Cursor(tokens, lines)
     source = _source_text(tokens, lines)
+    # R's assignment arrow written for a regression: 'y <- x' reads as the constraint
+    # 'y < -x'. A space after '<' ('a < -b') keeps the constraint meaning.
+    for k, tok in enumerate(tokens[:-2]):
+        nxt, after = tokens[k + 1], tokens[k + 2]
+        if (tok.text == "<" and nxt.text == "-" and nxt.line == tok.line
+                and nxt.column == tok.column + 1 and after.kind == "name"):
+            cur.fail(tok, "'<-' is not lavaan syntax; write a regression as 'y ~ x' (outcome "
+                     "on the left), or put a space after '<' for the constraint 'a < -b'")
     # Locate the relational operator (first at paren depth 0).
     depth = 0
     op_index = -1

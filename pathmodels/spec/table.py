@@ -427,6 +427,7 @@ def build_table(statements: Sequence[Statement], options: TableOptions | None = 
             "formula such as 'y ~ x'"
         )
     roles = _roles(user_rows, opts.fixed_x)
+    _check_measured(user_rows, roles)
     defaults = [
         r for r in _defaults(roles, opts) if _key(r.lhs, r.op, r.rhs) not in
         {_key(u.lhs, u.op, u.rhs) for u in user_rows}
@@ -582,6 +583,39 @@ def build_table(statements: Sequence[Statement], options: TableOptions | None = 
         constraints=tuple(constraints),
         lavaan_free_count=n_free_rows,
     )
+
+
+def _check_measured(rows: list[_Row], roles: VariableRoles) -> None:
+    """Every latent variable must reach an observed variable through ``=~``."""
+    if not roles.observed:
+        raise SpecificationError(
+            "the model has no observed variables: every variable is the left side of '=~' "
+            f"({', '.join(roles.latent)}); give each latent variable observed indicators, "
+            "e.g. 'f =~ x1 + x2 + x3'"
+        )
+    indicators: dict[str, list[str]] = {}
+    for r in rows:
+        if r.op == "=~":
+            indicators.setdefault(r.lhs, []).append(r.rhs)
+    lv = set(roles.latent)
+    for name in roles.latent:
+        seen, stack = {name}, [name]
+        measured = False
+        while stack and not measured:
+            for ind in indicators.get(stack.pop(), []):
+                if ind not in lv:
+                    measured = True
+                    break
+                if ind not in seen:
+                    seen.add(ind)
+                    stack.append(ind)
+        if not measured:
+            raise SpecificationError(
+                f"latent variable {name!r} has no observed indicators, directly or through "
+                f"other latent variables ({', '.join(sorted(seen))} only measure each "
+                "other); add observed indicators, e.g. "
+                f"'{name} =~ x1 + x2 + x3'"
+            )
 
 
 def _check_names(used: Sequence[str], known: set[str], line: int, what: str) -> None:
