@@ -278,7 +278,15 @@ def machine() -> dict[str, Any]:
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
         "blas": blas_info(),
+        "loadavg_start": _loadavg(),
     }
+
+
+def _loadavg() -> str | None:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return None
 
 
 def git_revision() -> str:
@@ -361,6 +369,9 @@ def report(rows: list[Row], lav: dict[str, Any], args: argparse.Namespace, mach:
         "",
         f"Machine: {mach['cpu_model']}, {mach['logical_cpus']} logical CPUs "
         f"({mach['physical_cores']} cores reported), {mach['memory_gib']} GiB, {mach['platform']}.",
+        f"Load average (1, 5, 15 min) at start / end: ours {mach['loadavg_start']} / "
+        f"{mach['loadavg_end']}; lavaan {lm.get('loadavg_start')} / {lm.get('loadavg_end')} "
+        "(the machine is shared: a load above the core count means the timings are noisy).",
         f"Python BLAS: {blas}; OPENBLAS_CORETYPE={mach['OPENBLAS_CORETYPE']}, "
         f"OPENBLAS_L2_SIZE={mach['OPENBLAS_L2_SIZE']}.",
         f"R BLAS: {vers['R_blas']} (lavaan run with OPENBLAS_CORETYPE={lm.get('OPENBLAS_CORETYPE')}).",
@@ -409,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
               f"default {_s(row.med(row.ours_default)):>8s}  lavaan {_s(row.lavaan):>8s}  "
               f"max|Δest| {row.check['max_abs_diff']:.1e}", flush=True)
     vers = versions(lav)
+    mach["loadavg_end"] = _loadavg()
     text = report(rows, lav, args, mach, vers, date)
     print()
     print(text)

@@ -104,7 +104,8 @@ machine <- list(
   release = Sys.info()[["release"]],
   machine = Sys.info()[["machine"]],
   OPENBLAS_CORETYPE = Sys.getenv("OPENBLAS_CORETYPE", NA_character_),
-  OPENBLAS_L2_SIZE = Sys.getenv("OPENBLAS_L2_SIZE", NA_character_)
+  OPENBLAS_L2_SIZE = Sys.getenv("OPENBLAS_L2_SIZE", NA_character_),
+  loadavg_start = tryCatch(readLines("/proc/loadavg", warn = FALSE), error = function(e) NA)
 )
 versions <- list(
   R = R.version.string,
@@ -177,6 +178,8 @@ for (case in BOOT_CASES) {
     s)
 }
 
+machine$loadavg_end <- tryCatch(readLines("/proc/loadavg", warn = FALSE),
+                                error = function(e) NA)
 out <- list(
   tool = "benchmarks/lavaan_bench.R",
   date = format(Sys.time(), "%Y-%m-%dT%H:%M:%S%z"),
