@@ -3,6 +3,10 @@
 * Every fenced block whose info string is ``python`` (and not ``python notest``) runs.
   Blocks of one page share a namespace and run in order, as a reader would run them;
   pages are independent of each other. Blocks run in a temporary working directory.
+* Where a ``text`` block directly follows a ``python`` block, it is the output the page
+  shows, and it must equal what the block prints (trailing spaces aside). A text block
+  with a line ``...`` is a shortened excerpt and is not compared; nor are the pages in
+  ``UNCHECKED_OUTPUT`` (written by others, whose outputs may be illustrative).
 * Every page named in ``mkdocs.yml``'s ``nav`` exists, and no page is listed twice.
 * Every relative link resolves to a file under ``docs/`` (or in the repository), and
   every ``page.md#anchor`` link to a heading that exists.
@@ -13,6 +17,8 @@ a page that shows a warning must catch it explicitly, as a user would.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import textwrap
 import unicodedata
@@ -29,6 +35,8 @@ MKDOCS = ROOT / "mkdocs.yml"
 
 # Optional packages a page may need; a page that fails to import one of them is skipped.
 OPTIONAL_MODULES = {"dask", "distributed", "nutpie", "pymc", "arviz", "pytensor"}
+# Pages whose shown outputs are not compared with the real ones (their code still runs).
+UNCHECKED_OUTPUT = {"tutorials/power.md"}
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
@@ -49,16 +57,34 @@ def _page_id(path: Path) -> str:
     return path.relative_to(DOCS).as_posix()
 
 
-def python_blocks(text: str) -> list[tuple[int, str]]:
-    """The runnable ``python`` blocks of a page: (line number, code), in order."""
-    out = []
-    for match in _FENCE.finditer(text):
+def python_blocks(text: str) -> list[tuple[int, str, str | None]]:
+    """The runnable ``python`` blocks of a page, in order.
+
+    Each item is (line number, code, shown output or None): the output is the body of a
+    ``text`` block that directly follows (only blank lines between), unless it contains
+    a ``...`` line.
+    """
+    fences = list(_FENCE.finditer(text))
+    out: list[tuple[int, str, str | None]] = []
+    for k, match in enumerate(fences):
         info = match.group("info").strip().split()
         if not info or info[0] != "python" or "notest" in info[1:]:
             continue
         line = text.count("\n", 0, match.start("body")) + 1
-        out.append((line, textwrap.dedent(match.group("body"))))
+        shown = None
+        if k + 1 < len(fences):
+            nxt = fences[k + 1]
+            between = text[match.end() : nxt.start()]
+            if not between.strip() and nxt.group("info").strip() == "text":
+                body = textwrap.dedent(nxt.group("body"))
+                if not any(row.strip() == "..." for row in body.splitlines()):
+                    shown = body
+        out.append((line, textwrap.dedent(match.group("body")), shown))
     return out
+
+
+def _normalise(output: str) -> str:
+    return "\n".join(row.rstrip() for row in output.strip("\n").splitlines())
 
 
 def _strip_fences(text: str) -> str:
@@ -177,8 +203,13 @@ def test_block_extraction_is_not_vacuous() -> None:
         """
     )
     blocks = python_blocks(sample)
-    assert [code for _, code in blocks] == ["x = 1\n", "y = x + 1\n"]
-    assert [line for line, _ in blocks] == [2, 7]
+    assert [code for _, code, _ in blocks] == ["x = 1\n", "y = x + 1\n"]
+    assert [line for line, _, _ in blocks] == [2, 7]
+    assert [shown for _, _, shown in blocks] == [None, None]
+    with_output = python_blocks("```python\nprint(1)\n```\n\n```text\n1\n```\n")
+    assert with_output == [(2, "print(1)\n", "1\n")]
+    excerpt = python_blocks("```python\nprint(1)\n```\n```text\n1\n...\n```\n")
+    assert excerpt[0][2] is None
     assert sum(len(python_blocks(p.read_text(encoding="utf-8"))) for p in _pages()) > 20
 
 
@@ -200,12 +231,20 @@ def test_slugify_matches_mkdocs() -> None:
 def test_page_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    check_output = _page_id(page) not in UNCHECKED_OUTPUT
     namespace: dict[str, Any] = {"__name__": "__docs__"}
-    for line, code in python_blocks(page.read_text(encoding="utf-8")):
+    for line, code, shown in python_blocks(page.read_text(encoding="utf-8")):
         compiled = compile("\n" * (line - 1) + code, str(page), "exec")
+        printed = io.StringIO()
         try:
-            exec(compiled, namespace)  # noqa: S102 - running our own documentation
+            with contextlib.redirect_stdout(printed):
+                exec(compiled, namespace)  # noqa: S102 - running our own documentation
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.split(".")[0] in OPTIONAL_MODULES:
                 pytest.skip(f"{_page_id(page)} needs the optional package {exc.name}")
             raise
+        if check_output and shown is not None:
+            assert _normalise(printed.getvalue()) == _normalise(shown), (
+                f"{_page_id(page)}, block at line {line}: the output shown on the page is not "
+                "what the code prints"
+            )
