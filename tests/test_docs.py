@@ -39,7 +39,8 @@ OPTIONAL_MODULES = {"dask", "distributed", "nutpie", "pymc", "arviz", "pytensor"
 UNCHECKED_OUTPUT = {"tutorials/power.md"}
 
 _FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<info>[^\n]*)\n"
+    r"(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
     re.M | re.S,
 )
 _LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -175,7 +176,11 @@ def test_internal_links_resolve(page: Path) -> None:
             if not dest.exists():
                 problems.append(f"{target}: no such file")
                 continue
-        if anchor and dest.suffix == ".md" and anchor not in anchors(dest.read_text(encoding="utf-8")):
+        if (
+            anchor
+            and dest.suffix == ".md"
+            and anchor not in anchors(dest.read_text(encoding="utf-8"))
+        ):
             problems.append(f"{target}: no heading with anchor #{anchor} in {dest.name}")
     assert not problems, f"broken links in {_page_id(page)}:\n  " + "\n  ".join(problems)
 
