@@ -200,6 +200,8 @@ def _label_rows(table: ParameterTable) -> dict[str, int]:
 # ---------------------------------------------------------------------- covariance
 def _vcov(fit: MLFit, est: Estimate) -> FloatArray:
     model = fit.model
+    if model.npar == 0:
+        return np.zeros((0, 0))
     if fit.fiml:
         # lavaan uses the observed information with missing = "ml".
         info = model.observed_information(est.theta) * fit.n  # type: ignore[attr-defined]
@@ -223,14 +225,30 @@ def _vcov(fit: MLFit, est: Estimate) -> FloatArray:
 
 
 def _check_identified(info: FloatArray, fit: MLFit, basis: FloatArray) -> None:
+    """Raise when the information matrix is singular (the model is not identified).
+
+    The test runs on the information scaled to unit diagonal, so that variables measured
+    in large units (incomes, years) do not look unidentified.
+    """
     if info.size == 0:
         return
-    eigval, eigvec = np.linalg.eigh(info)
-    if eigval[0] > 1e-9 * max(eigval[-1], 1.0):
+    d = np.sqrt(np.clip(np.diag(info), 0.0, None))
+    zero = d <= 1e-300
+    scale = np.where(zero, 1.0, 1.0 / np.where(zero, 1.0, d))
+    scaled = info * np.outer(scale, scale)
+    scaled[zero, :] = 0.0
+    scaled[:, zero] = 0.0
+    eigval, eigvec = np.linalg.eigh(scaled)
+    if eigval[0] > 1e-10 * max(eigval[-1], 1.0) and not zero.any():
         return
-    direction = basis @ eigvec[:, 0]
-    names = _free_names(fit.table)
-    involved = [names[j] for j in np.argsort(-np.abs(direction)) if abs(direction[j]) > 0.1][:6]
+    direction = basis @ (scale * eigvec[:, 0])
+    _raise_unidentified(fit.table, direction)
+
+
+def _raise_unidentified(table: ParameterTable, direction: FloatArray) -> None:
+    names = _free_names(table)
+    big = np.abs(direction) / max(float(np.max(np.abs(direction))), 1e-300)
+    involved = [names[j] for j in np.argsort(-big) if big[j] > 0.1][:6]
     raise SpecificationError(
         "the model is not identified: the information matrix is singular, so these "
         f"parameters cannot all be estimated: {', '.join(involved)}. Fix one of them (e.g. a "
@@ -427,8 +445,28 @@ def bootstrap_draws(
     while done_count < n_boot:
         r = min(chunk, n_boot - done_count)
         index = [rng.integers(0, X.shape[0], size=(r, X.shape[0])) for X in arrays]
-        with np.errstate(all="ignore"):
-            th, ok = _refit_batch(fit, _batched_moments(arrays, index), theta_hat)
+        groups = _batched_moments(arrays, index)
+        # A resample whose covariance matrix is singular (a tiny sample drawing one row
+        # repeatedly) cannot be fitted: count it as failed instead of fitting it.
+        usable = np.ones(r, dtype=bool)
+        for gd in groups:
+            d = np.sqrt(np.clip(np.einsum("rii->ri", gd.cov), 0.0, None))
+            with np.errstate(all="ignore"):
+                corr = gd.cov / (d[:, :, None] * d[:, None, :])
+            good = np.all(d > 0, axis=1)
+            corr[~good] = np.eye(corr.shape[-1])
+            usable &= good & (np.linalg.eigvalsh(corr)[:, 0] > 1e-10)
+        th = np.full((r, theta_hat.size), np.nan)
+        ok = np.zeros(r, dtype=bool)
+        if usable.any():
+            sub = [GroupData(gd.n, gd.cov[usable], gd.mean[usable]) for gd in groups]
+            with np.errstate(all="ignore"):
+                try:
+                    th_u, ok_u = _refit_batch(fit, sub, theta_hat)
+                except np.linalg.LinAlgError:
+                    th_u = np.full((int(usable.sum()), theta_hat.size), np.nan)
+                    ok_u = np.zeros(int(usable.sum()), dtype=bool)
+            th[usable], ok[usable] = th_u, ok_u
         thetas.append(th)
         oks.append(ok)
         done_count += r
@@ -476,10 +514,24 @@ def fit_ml(
     n_exo = table.ngroups * (nx * (nx + 1) // 2 + (nx if table.options.meanstructure else 0))
     df = n_moments - n_exo - table.npar
     if df < 0:
+        from pathmodels.ml.estimate import start_values
+
+        hint = ""
+        try:
+            with np.errstate(all="ignore"):
+                info = fit.model.expected_information(start_values(fit.model))
+            eigval, eigvec = np.linalg.eigh(info)
+            names = _free_names(table)
+            v = np.abs(eigvec[:, 0]) / max(float(np.max(np.abs(eigvec[:, 0]))), 1e-300)
+            hint = " Parameters involved: " + ", ".join(
+                names[j] for j in np.argsort(-v) if v[j] > 0.1
+            )[:300] + "."
+        except (np.linalg.LinAlgError, ValueError):
+            hint = ""
         raise SpecificationError(
             f"the model has {table.npar} free parameters but the data supply only "
             f"{n_moments - n_exo} moments (df = {df}); it is not identified — fix or drop "
-            "parameters"
+            "parameters." + hint
         )
     if data.n < table.npar:
         raise DataError(
@@ -542,7 +594,7 @@ def fit_ml(
     def_se = (
         np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jd, vcov, jd), 0.0, None))
         if jd.size
-        else np.zeros(0)
+        else np.zeros(jd.shape[0])
     )
     std_values: dict[str, Any] = {}
     for lab, i in fit.labels.items():
@@ -556,6 +608,13 @@ def fit_ml(
         std_values[name] = val
         def_std.append(val)
     def_names = [n for n, _ in table.definitions]
+    for name, val in zip(def_names, def_vals, strict=True):
+        if not np.isfinite(val):
+            notes.append((
+                InadmissibleSolutionWarning,
+                f"defined parameter {name!r} is {val} at the estimates (e.g. the log of a "
+                "negative number or a division by zero); check its expression",
+            ))
     nr, nd = rows.size, def_vals.size
     # One column dict for parameters and := rows, one for effects; frames are built once.
     est_cols: dict[str, Any] = {
@@ -574,7 +633,7 @@ def fit_ml(
     eff_se = (
         np.sqrt(np.clip(np.einsum("ij,jk,ik->i", je, vcov, je), 0.0, None))
         if je.size
-        else np.zeros(0)
+        else np.zeros(je.shape[0])
     )
     keys = fit.effect_keys
     eff_cols: dict[str, Any] = {

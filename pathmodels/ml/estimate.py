@@ -268,6 +268,9 @@ def fit_ram(
     Estimate
     """
     theta = start_values(model) if theta0 is None else np.array(theta0, dtype=float)
+    if model.npar == 0:
+        f = float(np.atleast_1d(model.discrepancy(theta))[0])
+        return Estimate(theta, 0.5 * f, bool(np.isfinite(f)), 0, "no free parameters", 0.0)
     if constraints:
         return _fit_constrained(model, theta, constraints, label_index or {})
     theta, ok, it, msg = _scoring(model, theta)

@@ -865,7 +865,10 @@ def _check_level(level: float, close_h0: float, notclose_h0: float) -> None:
 
 
 def _rms(stats_: FloatArray, pstar: int) -> float:
-    return math.sqrt(float(np.sum(stats_ * stats_)) / pstar) if stats_.size else 0.0
+    # No elements (e.g. the off-diagonal part of a one-variable model): nothing to average.
+    if stats_.size == 0 or pstar == 0:
+        return 0.0
+    return math.sqrt(float(np.sum(stats_ * stats_)) / pstar)
 
 
 def _rescale_cov(matrix: FloatArray, variances: FloatArray) -> FloatArray:

@@ -9,6 +9,7 @@ reads that table and nothing else.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -358,7 +359,9 @@ def as_spec(model: Spec | str | Path) -> Spec:
             return load_model(str(path))
         return Spec.from_syntax(path.read_text(), name=path.stem)
     if isinstance(model, str):
-        if any(op in model for op in ("~", ":=", "==")):
+        # A library name is a single word; anything else is model syntax (which may be
+        # malformed: the parser then says where).
+        if re.fullmatch(r"[A-Za-z0-9_.\-]+", model.strip()) is None:
             return Spec.from_syntax(model)
         from pathmodels.library import load_model
 
