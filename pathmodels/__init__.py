@@ -32,7 +32,10 @@ from pathmodels.exceptions import (
 )
 from pathmodels.fit import fit
 from pathmodels.library import list_models, load_model
+from pathmodels.longitudinal import clpm, compare_random_intercepts, half_longitudinal, riclpm
+from pathmodels.power import PowerResult, power
 from pathmodels.results import Result, compare
+from pathmodels.simulate import simulate
 from pathmodels.spec import Spec
 
 try:
@@ -49,16 +52,23 @@ __all__ = [
     "ModelSyntaxError",
     "PathModelsError",
     "PathModelsWarning",
+    "PowerResult",
     "Result",
     "Spec",
     "SpecificationError",
     "__version__",
     "chain",
+    "clpm",
     "compare",
+    "compare_random_intercepts",
     "fit",
+    "half_longitudinal",
     "list_datasets",
     "list_models",
     "load_dataset",
     "load_model",
     "mediation",
+    "power",
+    "riclpm",
+    "simulate",
 ]

@@ -5,6 +5,12 @@ recovery logic model of Winsper et al. (2020): its lavaan syntax with labelled p
 ``:=`` effects, a population version with numbers on the paths for simulation (each
 number either cited or labelled as an assumption), and a description of every variable.
 
+A file may give, instead of (or as well as) ``syntax``, a builder block that writes it:
+``clpm:``, ``riclpm:`` or ``half_longitudinal:`` with the builder's arguments (e.g.
+``riclpm: {variables: [employ, selfest], waves: 3, sep: "_", arm: arm}``); see
+:mod:`pathmodels.longitudinal`. Only the observed variables of such a model are declared
+under ``variables`` (the builder names its latent variables).
+
 The files are looked up first in the installed package (``pathmodels/_library``, where
 the wheel puts them) and otherwise in the repository's top-level ``models/`` folder.
 """
@@ -42,6 +48,9 @@ __all__ = [
 
 _TOP_KEYS = ("name", "title", "description", "chain", "evidence", "citation", "syntax")
 _POPULATION_KEYS = ("syntax", "source", "assumptions")
+# Optional blocks that build the model with a builder instead of (or as well as) giving
+# its syntax: ``riclpm: {variables: [employ, selfest], waves: 3, sep: _}``.
+_BUILDER_KEYS = ("clpm", "half_longitudinal", "riclpm")
 
 
 class VariableType(StrEnum):
@@ -118,6 +127,10 @@ class ModelEntry:
         Every variable in the syntax, with description and type.
     path : str
         The file the entry was read from.
+    builder : Mapping or None
+        For a model written by a builder block (``clpm:``, ``riclpm:``,
+        ``half_longitudinal:``): ``{"name": <builder>, "arguments": {...}}``; its
+        ``syntax`` is what the builder wrote.
     """
 
     name: str
@@ -130,6 +143,7 @@ class ModelEntry:
     population: PopulationEntry
     variables: Mapping[str, VariableEntry]
     path: str
+    builder: Mapping[str, Any] | None = None
 
 
 # ------------------------------------------------------------------------ finding files
@@ -159,20 +173,50 @@ def _library_files() -> dict[str, Traversable]:
 # ------------------------------------------------------------------- reading and checks
 
 
-def _parse(text: str, where: str, key: str) -> Spec:
+def _parse(text: str, where: str, key: str, *, auto: bool = True) -> Spec:
     """Parse *text* with the real parser; name the file and key if it fails."""
     from pathmodels.spec import Spec
 
     try:
-        return Spec.from_syntax(text)
+        return Spec.from_syntax(text, auto=auto)
     except ModelSyntaxError as error:
         raise _fail(where, key, f"does not parse: {error}") from error
     except SpecificationError as error:
         raise _fail(where, key, f"is not a valid model: {error}") from error
 
 
-def _variables(spec: Spec) -> set[str]:
-    return set(spec.observed) | set(spec.latent)
+def _variables(spec: Spec, *, latent: bool = True) -> set[str]:
+    return set(spec.observed) | (set(spec.latent) if latent else set())
+
+
+def _build(name: str, arguments: Any, where: str) -> Spec:
+    """Run the builder of a ``clpm:``/``riclpm:``/``half_longitudinal:`` block."""
+    import inspect
+
+    from pathmodels import longitudinal
+
+    builder = getattr(longitudinal, name)
+    if not isinstance(arguments, Mapping):
+        raise _fail(where, name, f"must map the builder's arguments to values, got {arguments!r}.")
+    allowed = [p for p in inspect.signature(builder).parameters if p not in ("data", "name")]
+    for key in arguments:
+        if key not in allowed:
+            raise _fail(
+                where,
+                f"{name}.{key}",
+                f"is not an argument of {name}(); " + close_matches(str(key), allowed),
+            )
+    kwargs = dict(arguments)
+    if name == "half_longitudinal":
+        missing = [k for k in ("x", "m", "y") if k not in kwargs]
+    else:
+        missing = [k for k in ("variables", "waves") if k not in kwargs]
+    if missing:
+        raise _fail(where, name, f"lacks {', '.join(missing)}; see models/README.md.")
+    try:
+        return builder(**kwargs)  # type: ignore[no-any-return]
+    except SpecificationError as error:
+        raise _fail(where, name, f"does not build: {error}") from error
 
 
 def _paths(spec: Spec) -> set[tuple[str, str, str]]:
@@ -254,13 +298,35 @@ def _entry_from_text(text: str, where: str, stem: str) -> ModelEntry:
             f"{where}: the file must hold a mapping of keys (name, title, ...), "
             f"got {type(raw).__name__}; see models/README.md for the schema."
         )
-    known = {*_TOP_KEYS, "population", "variables"}
+    known = {*_TOP_KEYS, *_BUILDER_KEYS, "population", "variables"}
     for key in raw:
         if key not in known:
             raise _fail(
                 where, str(key), "is not part of the schema; " + close_matches(str(key), known)
             )
-    fields = {key: _text(raw, key, where) for key in _TOP_KEYS}
+    blocks = [key for key in _BUILDER_KEYS if key in raw]
+    if len(blocks) > 1:
+        raise _fail(where, blocks[1], f"comes with {blocks[0]!r}; give one builder block.")
+    built = _build(blocks[0], raw[blocks[0]], where) if blocks else None
+    fields = {
+        key: _text(raw, key, where)
+        for key in _TOP_KEYS
+        if not (key == "syntax" and built is not None and "syntax" not in raw)
+    }
+    if built is not None:
+        if "syntax" in raw:
+            given = _parse(fields["syntax"], where, "syntax", auto=built.auto)
+            if given.to_syntax() != built.to_syntax():
+                ours = set(built.to_syntax().splitlines())
+                theirs = set(given.to_syntax().splitlines())
+                diff = sorted(ours ^ theirs)[:3]
+                raise _fail(
+                    where,
+                    "syntax",
+                    f"differs from what the {blocks[0]!r} block builds (e.g. "
+                    f"{'; '.join(diff)}); remove 'syntax' or make the two agree.",
+                )
+        fields["syntax"] = built.syntax
     if fields["name"] != stem:
         raise _fail(where, "name", f"is {fields['name']!r} but must equal the file stem {stem!r}.")
 
@@ -317,17 +383,21 @@ def _entry_from_text(text: str, where: str, stem: str) -> ModelEntry:
             ) from None
         variables[str(name)] = VariableEntry(description=description, type=variable_type)
 
-    model = _parse(fields["syntax"], where, "syntax")
-    pop_model = _parse(pop_fields["syntax"], where, "population.syntax")
+    auto = built.auto if built is not None else True
+    # Builders generate latent names (random intercepts, within components); only the
+    # observed variables of their models need declaring.
+    latent = built is None
+    model = built if built is not None else _parse(fields["syntax"], where, "syntax")
+    pop_model = _parse(pop_fields["syntax"], where, "population.syntax", auto=auto)
     for key, spec in (("syntax", model), ("population.syntax", pop_model)):
-        undeclared = sorted(_variables(spec) - variables.keys())
+        undeclared = sorted(_variables(spec, latent=latent) - variables.keys())
         if undeclared:
             raise _fail(
                 where,
                 key,
                 f"uses undeclared variable(s) {', '.join(undeclared)}; add them under 'variables'.",
             )
-    unused = sorted(variables.keys() - _variables(model))
+    unused = sorted(variables.keys() - _variables(model, latent=latent))
     if unused:
         raise _fail(
             where, "variables", f"declares {', '.join(unused)}, not used in 'syntax'; remove them."
@@ -351,6 +421,11 @@ def _entry_from_text(text: str, where: str, stem: str) -> ModelEntry:
         ),
         variables=MappingProxyType(variables),
         path=where,
+        builder=(
+            None
+            if built is None
+            else MappingProxyType({"name": blocks[0], "arguments": dict(raw[blocks[0]])})
+        ),
     )
 
 
@@ -477,6 +552,11 @@ def load_model(name: str | PathLike[str]) -> Spec:
             for key, v in entry.variables.items()
         },
     }
+    if entry.builder is not None:
+        built = _build(entry.builder["name"], entry.builder["arguments"], entry.path)
+        return Spec.from_syntax(
+            built.syntax, name=entry.name, auto=built.auto, meta={**built.meta, **meta}
+        )
     return Spec.from_syntax(entry.syntax, name=entry.name, meta=meta)
 
 
