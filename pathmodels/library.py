@@ -319,12 +319,12 @@ def _entry_from_text(text: str, where: str, stem: str) -> ModelEntry:
             if given.to_syntax() != built.to_syntax():
                 ours = set(built.to_syntax().splitlines())
                 theirs = set(given.to_syntax().splitlines())
-                diff = sorted(ours ^ theirs)[:3]
+                differing = sorted(ours ^ theirs)[:3]
                 raise _fail(
                     where,
                     "syntax",
                     f"differs from what the {blocks[0]!r} block builds (e.g. "
-                    f"{'; '.join(diff)}); remove 'syntax' or make the two agree.",
+                    f"{'; '.join(differing)}); remove 'syntax' or make the two agree.",
                 )
         fields["syntax"] = built.syntax
     if fields["name"] != stem:

@@ -54,20 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["clpm", "compare_random_intercepts", "half_longitudinal", "riclpm"]
 
 #: Classes of parameters that ``constrain=`` can hold equal over time, per builder.
-CLPM_CONSTRAINTS = (
-    "autoregressive",
-    "cross_lagged",
-    "residual_covariances",
-    "residual_variances",
-    "intercepts",
-)
-RICLPM_CONSTRAINTS = (
-    "autoregressive",
-    "cross_lagged",
-    "residual_covariances",
-    "residual_variances",
-    "means",
-)
+_CLASSES = ("autoregressive", "cross_lagged", "residual_covariances", "residual_variances")
+CLPM_CONSTRAINTS = (*_CLASSES, "intercepts")
+RICLPM_CONSTRAINTS = (*_CLASSES, "means")
 #: What ``arm_predicts=`` may name in the RI-CLPM.
 ARM_TARGETS = ("intercepts", "wave1", "followup")
 _LAG2_KINDS = ("autoregressive", "cross_lagged")
@@ -98,9 +87,9 @@ def _wave_labels(waves: int | Sequence[int | str], minimum: int, builder: str) -
             f"waves= must be the number of waves (e.g. 3) or a sequence of wave labels "
             f"(e.g. [0, 6, 12]), got {waves!r}."
         )
-    labels = [str(k) for k in range(1, waves + 1)] if isinstance(waves, int) else [
-        str(w) for w in waves
-    ]
+    labels = (
+        [str(k) for k in range(1, waves + 1)] if isinstance(waves, int) else [str(w) for w in waves]
+    )
     for label in labels:
         if not _LABEL_PART.match(label):
             raise SpecificationError(
@@ -179,9 +168,7 @@ def _panel(
                 )
             resolved[stem] = tuple(cols)
         else:
-            resolved[stem] = tuple(
-                _names([f"{stem}{sep}{label}" for label in labels], "variables")
-            )
+            resolved[stem] = tuple(_names([f"{stem}{sep}{label}" for label in labels], "variables"))
     every = [c for cols in resolved.values() for c in cols]
     repeated = sorted({c for c in every if every.count(c) > 1})
     if repeated:
@@ -216,8 +203,9 @@ def _check_data(panel: _Panel, data: Any, others: Sequence[str], sep: str) -> No
         problems.append(line)
     for name in others:
         if name not in present:
-            problems.append(f"{name!r} (time-invariant): not in the data; "
-                            + close_matches(name, present))
+            problems.append(
+                f"{name!r} (time-invariant): not in the data; " + close_matches(name, present)
+            )
     if problems:
         raise DataError("wave columns missing from the data:\n  " + "\n  ".join(problems))
 
@@ -274,32 +262,20 @@ def _constraints(
     return _Constraints(frozenset(classes), frozenset(pairs))
 
 
-def _lag2_kinds(lag2: bool | str | Iterable[str]) -> frozenset[str]:
-    if lag2 is True:
-        return frozenset(_LAG2_KINDS)
-    if lag2 is False or lag2 is None:
-        return frozenset()
-    items = [lag2] if isinstance(lag2, str) else list(lag2)
+def _choices(
+    value: bool | str | Iterable[str], valid: Sequence[str], argument: str
+) -> frozenset[str]:
+    """Options given as True (all), False (none), one string or several strings."""
+    if value is True or value is False:
+        return frozenset(valid) if value else frozenset()
+    items = [value] if isinstance(value, str) else list(value)
     for item in items:
-        if item not in _LAG2_KINDS:
+        if item not in valid:
             raise SpecificationError(
-                f"lag2= has unknown option {item!r}; " + close_matches(str(item), _LAG2_KINDS)
-            )
-    return frozenset(items)
-
-
-def _arm_targets(arm_predicts: str | Iterable[str]) -> frozenset[str]:
-    items = [arm_predicts] if isinstance(arm_predicts, str) else list(arm_predicts)
-    for item in items:
-        if item not in ARM_TARGETS:
-            raise SpecificationError(
-                f"arm_predicts= has unknown option {item!r}; "
-                + close_matches(str(item), ARM_TARGETS)
+                f"{argument}= has unknown option {item!r}; " + close_matches(str(item), valid)
             )
     if not items:
-        raise SpecificationError(
-            "arm_predicts= is empty; name at least one of " + ", ".join(ARM_TARGETS) + "."
-        )
+        raise SpecificationError(f"{argument}= is empty; name one or more of {', '.join(valid)}.")
     return frozenset(items)
 
 
@@ -394,9 +370,9 @@ def _covariances(
                 writer.lines.append(f"{node[v][t]} ~~ {node[v][t]}")
 
 
-def _routes(parents: Mapping[str, list[tuple[str, str]]], source: str, target: str) -> list[
-    list[tuple[str, str]]
-]:
+def _routes(
+    parents: Mapping[str, list[tuple[str, str]]], source: str, target: str
+) -> list[list[tuple[str, str]]]:
     """Every route source -> ... -> target as a list of (node, label-into-node) steps."""
     children: dict[str, list[tuple[str, str]]] = {}
     for child, ps in parents.items():
@@ -433,39 +409,35 @@ def _write_effects(
     if not indirect:
         return
     pair = f"{short[source]}_{short[target]}"
+    whole = f"{source} -> ... -> {target}"
+
+    def define(name: str, expression: str, kind: str, path: str) -> str:
+        writer.defs.append(f"{name} := {expression}")
+        writer.defined.append(name)
+        writer.effects.append(
+            {"name": name, "cause": source, "outcome": target, "effect": kind, "path": path}
+        )
+        return name
+
     route_names: list[str] = []
     through: list[str] = []
     for steps in indirect:
         nodes = [source] + [n for n, _ in steps]
         name = "ind_" + "_".join(short[n] for n in nodes)
-        writer.defs.append(f"{name} := {'*'.join(label for _, label in steps)}")
-        writer.effects.append({"name": name, "cause": source, "outcome": target,
-                               "effect": "indirect", "path": " -> ".join(nodes)})
-        route_names.append(name)
+        product = "*".join(label for _, label in steps)
+        route_names.append(define(name, product, "indirect", " -> ".join(nodes)))
         if any(n in mediators for n, _ in steps[:-1]):
             through.append(name)
-    names = list(route_names)
     # The sum over routes through the mediators, when it is neither one route nor all.
     if 1 < len(through) < len(route_names):
-        name = f"mediated_{pair}"
-        writer.defs.append(f"{name} := {' + '.join(through)}")
-        writer.effects.append({"name": name, "cause": source, "outcome": target,
-                               "effect": "mediated", "path": ""})
-        names.append(name)
+        define(f"mediated_{pair}", " + ".join(through), "mediated", "")
     indirect_name = route_names[0]
     if len(route_names) > 1:
-        indirect_name = f"total_ind_{pair}"
-        writer.defs.append(f"{indirect_name} := {' + '.join(route_names)}")
-        writer.effects.append({"name": indirect_name, "cause": source, "outcome": target,
-                               "effect": "total_indirect", "path": f"{source} -> ... -> {target}"})
-        names.append(indirect_name)
+        indirect_name = define(
+            f"total_ind_{pair}", " + ".join(route_names), "total_indirect", whole
+        )
     if direct:
-        name = f"total_{pair}"
-        writer.defs.append(f"{name} := {direct[0]} + {indirect_name}")
-        writer.effects.append({"name": name, "cause": source, "outcome": target,
-                               "effect": "total", "path": f"{source} -> ... -> {target}"})
-        names.append(name)
-    writer.defined += names
+        define(f"total_{pair}", f"{direct[0]} + {indirect_name}", "total", whole)
 
 
 def _roles(
@@ -640,7 +612,9 @@ def clpm(
         the mediators, and every route x at t -> (any variable) at t+1 -> y at t+2 is
         written, with the sum through the mediators, the total indirect effect and,
         with lag-2 paths, the total; with an ``arm``, every route from the arm to the
-        last variable at the last wave. A sequence gives the causal order explicitly
+        last variable at the last wave (a pair with more than 64 routes gets none:
+        ``fit(..., effects=[(cause, outcome)])`` still decomposes it). ``meta`` lists
+        the pairs written. A sequence gives the causal order explicitly
         (e.g. ``["employ", "selfest"]``). ``False`` writes none.
     data : pandas.DataFrame, optional
         If given, check that every column exists (a :class:`DataError` lists close
@@ -712,7 +686,7 @@ def clpm(
     """
     panel = _panel(variables, waves, columns, sep, minimum_waves=2, builder="clpm")
     cons = _constraints(constrain, CLPM_CONSTRAINTS, panel.stems)
-    lag2_kinds = _lag2_kinds(lag2)
+    lag2_kinds = _choices(lag2, _LAG2_KINDS, "lag2")
     if lag2_kinds and len(panel.waves) < 3:
         raise SpecificationError("lag2= needs at least 3 waves; drop lag2 or add waves.")
     controls, arm_name = _time_invariant(covariates, arm, panel)
@@ -743,13 +717,19 @@ def clpm(
             tail += [f"{node[stem][t]} ~ {label}*1" for t in range(1, len(panel.waves))]
     if arm_name is not None:
         short[arm_name] = arm_name
-    pairs = _effects(writer, panel, node, short, _roles(indirect, panel.stems, arm_name),
-                     arm_name)
+    pairs = _effects(writer, panel, node, short, _roles(indirect, panel.stems, arm_name), arm_name)
     meta = _meta(
-        "clpm", panel, sep=sep, constrain=tuple(sorted(cons.classes)),
-        constrain_paths=tuple(sorted(cons.pairs)), lag2=tuple(sorted(lag2_kinds)),
-        within_covariances=within_covariances, covariates=tuple(controls), arm=arm_name,
-        effects=tuple(writer.effects), effect_pairs=tuple(pairs),
+        "clpm",
+        panel,
+        sep=sep,
+        constrain=tuple(sorted(cons.classes)),
+        constrain_paths=tuple(sorted(cons.pairs)),
+        lag2=tuple(sorted(lag2_kinds)),
+        within_covariances=within_covariances,
+        covariates=tuple(controls),
+        arm=arm_name,
+        effects=tuple(writer.effects),
+        effect_pairs=tuple(pairs),
     )
     everything = [*short, *controls]
     return _finish(writer, [], tail, everything, name=name, auto=True, meta=meta)
@@ -866,8 +846,8 @@ def riclpm(
     """
     panel = _panel(variables, waves, columns, sep, minimum_waves=3, builder="riclpm")
     cons = _constraints(constrain, RICLPM_CONSTRAINTS, panel.stems)
-    lag2_kinds = _lag2_kinds(lag2)
-    targets = _arm_targets(arm_predicts)
+    lag2_kinds = _choices(lag2, _LAG2_KINDS, "lag2")
+    targets = _choices(arm_predicts, ARM_TARGETS, "arm_predicts")
     ri = {stem: f"RI{stem}" for stem in panel.stems}
     within = {stem: [f"w{stem}{w}" for w in panel.waves] for stem in panel.stems}
     generated = [*ri.values(), *(n for names in within.values() for n in names)]
@@ -884,9 +864,7 @@ def riclpm(
 
     short = {n: n for n in generated}
     writer = _Writer()
-    head = [
-        f"{ri[s]} =~ " + " + ".join(f"1*{c}" for c in panel.columns[s]) for s in panel.stems
-    ]
+    head = [f"{ri[s]} =~ " + " + ".join(f"1*{c}" for c in panel.columns[s]) for s in panel.stems]
     head += [
         f"{within[s][t]} =~ 1*{panel.columns[s][t]}"
         for s in panel.stems
@@ -912,23 +890,33 @@ def riclpm(
             for stem in panel.stems:
                 predictors(within[stem][t])
     _covariances(writer, panel, within, cons, within=within_covariances, variances=True)
-    tail = [f"{ri[a]} ~~ {ri[b]}" for a, b in
-            itertools.combinations_with_replacement(panel.stems, 2)]
+    tail = [
+        f"{ri[a]} ~~ {ri[b]}" for a, b in itertools.combinations_with_replacement(panel.stems, 2)
+    ]
     tail += [f"{ri[a]} ~~ 0*{within[b][0]}" for a in panel.stems for b in panel.stems]
     for stem in panel.stems:
         mod = writer.label(f"mean_{stem}") + "*" if "means" in cons.classes else ""
         tail += [f"{c} ~ {mod}1" for c in panel.columns[stem]]
     if arm_name is not None:
         short[arm_name] = arm_name
-    pairs = _effects(writer, panel, within, short, _roles(indirect, panel.stems, arm_name),
-                     arm_name)
+    pairs = _effects(
+        writer, panel, within, short, _roles(indirect, panel.stems, arm_name), arm_name
+    )
     meta = _meta(
-        "riclpm", panel, sep=sep, constrain=tuple(sorted(cons.classes)),
-        constrain_paths=tuple(sorted(cons.pairs)), lag2=tuple(sorted(lag2_kinds)),
-        within_covariances=within_covariances, covariates=tuple(controls), arm=arm_name,
-        arm_predicts=tuple(sorted(targets)), random_intercepts=dict(ri),
+        "riclpm",
+        panel,
+        sep=sep,
+        constrain=tuple(sorted(cons.classes)),
+        constrain_paths=tuple(sorted(cons.pairs)),
+        lag2=tuple(sorted(lag2_kinds)),
+        within_covariances=within_covariances,
+        covariates=tuple(controls),
+        arm=arm_name,
+        arm_predicts=tuple(sorted(targets)),
+        random_intercepts=dict(ri),
         within={s: tuple(v) for s, v in within.items()},
-        effects=tuple(writer.effects), effect_pairs=tuple(pairs),
+        effects=tuple(writer.effects),
+        effect_pairs=tuple(pairs),
     )
     everything = [*generated, *columns_used, *controls, *([arm_name] if arm_name else [])]
     return _finish(writer, head, tail, everything, name=name, auto=False, meta=meta)
@@ -1037,8 +1025,15 @@ def half_longitudinal(
     stems = _names([x, m, y], "x, m, y")
     if len(set(stems)) != 3:
         raise SpecificationError(f"x, m and y must be three different variables, got {stems}.")
-    panel = _panel(stems, list(waves), columns, sep, minimum_waves=2, builder="half_longitudinal",
-                   minimum_variables=3)
+    panel = _panel(
+        stems,
+        list(waves),
+        columns,
+        sep,
+        minimum_waves=2,
+        builder="half_longitudinal",
+        minimum_variables=3,
+    )
     controls, _ = _time_invariant(covariates, None, panel)
     if data is not None:
         _check_data(panel, data, controls, sep)
@@ -1071,10 +1066,20 @@ def half_longitudinal(
     if direct:
         writer.defs.append("total := cp + ind")
         writer.defined.append("total")
-    meta = _meta("half_longitudinal", panel, sep=sep, x=stems[0], m=stems[1], y=stems[2],
-                 full=full, direct=direct, covariates=tuple(controls))
-    return _finish(writer, [], [], [*stems, x1, x2, m1, m2, y1, y2, *controls], name=name,
-                   auto=True, meta=meta)
+    meta = _meta(
+        "half_longitudinal",
+        panel,
+        sep=sep,
+        x=stems[0],
+        m=stems[1],
+        y=stems[2],
+        full=full,
+        direct=direct,
+        covariates=tuple(controls),
+    )
+    return _finish(
+        writer, [], [], [*stems, x1, x2, m1, m2, y1, y2, *controls], name=name, auto=True, meta=meta
+    )
 
 
 # ----------------------------------------------------------------- model comparison
@@ -1095,8 +1100,11 @@ def _random_intercept_rows(result: Result) -> list[int]:
             )
     intercepts = {lv for lv, v in loads.items() if len(v) >= 3 and all(x == 1.0 for x in v)}
     return [
-        i for i in range(table.n_rows)
-        if table.op[i] == "~~" and table.lhs[i] in intercepts and table.rhs[i] in intercepts
+        i
+        for i in range(table.n_rows)
+        if table.op[i] == "~~"
+        and table.lhs[i] in intercepts
+        and table.rhs[i] in intercepts
         and table.free[i] > 0
     ]
 
@@ -1203,10 +1211,16 @@ def compare_random_intercepts(
             "fit both models to the same rows with the same missing= option."
         )
     inputs = [
-        LRTInput(name=label, chisq=float(res.fit_measures["chisq"]),
-                 df=int(res.fit_measures["df"]), npar=int(res.fit_measures["npar"]),
-                 aic=float(res.fit_measures["aic"]), bic=float(res.fit_measures["bic"]),
-                 n=n[label], n_groups=res.table.ngroups)
+        LRTInput(
+            name=label,
+            chisq=float(res.fit_measures["chisq"]),
+            df=int(res.fit_measures["df"]),
+            npar=int(res.fit_measures["npar"]),
+            aic=float(res.fit_measures["aic"]),
+            bic=float(res.fit_measures["bic"]),
+            n=n[label],
+            n_groups=res.table.ngroups,
+        )
         for label, res in fits.items()
     ]
     table = likelihood_ratio_test(inputs)

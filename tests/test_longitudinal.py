@@ -34,9 +34,19 @@ LONGITUDINAL_DIR = lavaan_cases.CASES_DIR / "longitudinal"
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 FIT_KEYS = {
-    "chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli",
-    "rmsea": "rmsea", "rmsea_ci_lower": "rmsea.ci.lower", "rmsea_ci_upper": "rmsea.ci.upper",
-    "srmr": "srmr", "aic": "aic", "bic": "bic", "loglik": "logl", "npar": "npar",
+    "chisq": "chisq",
+    "df": "df",
+    "pvalue": "pvalue",
+    "cfi": "cfi",
+    "tli": "tli",
+    "rmsea": "rmsea",
+    "rmsea_ci_lower": "rmsea.ci.lower",
+    "rmsea_ci_upper": "rmsea.ci.upper",
+    "srmr": "srmr",
+    "aic": "aic",
+    "bic": "bic",
+    "loglik": "logl",
+    "npar": "npar",
 }
 
 
@@ -66,6 +76,7 @@ class Reference:
 
 
 FIML = {"missing": "fiml"}
+CLASSES = ["autoregressive", "cross_lagged", "residual_covariances", "residual_variances"]
 REFERENCES = [
     Reference("clpm3_free", lambda: clpm(["x", "y"], 3), {}),
     Reference("clpm3_invariant", lambda: clpm(["x", "y"], 3, constrain=True), {}),
@@ -81,31 +92,54 @@ REFERENCES = [
     ),
     Reference(
         "riclpm4_constrained",
-        lambda: riclpm(["x", "y"], 4, constrain={"autoregressive", "cross_lagged",
-                                                 "residual_covariances", "means"}),
+        lambda: riclpm(
+            ["x", "y"],
+            4,
+            constrain={"autoregressive", "cross_lagged", "residual_covariances", "means"},
+        ),
         {},
         longitudinal=True,
     ),
-    Reference("clpm_tri_lag2", lambda: clpm(["x", "m", "y"], 4, constrain=True, lag2=True), {},
-              longitudinal=True),
-    Reference("half_longitudinal", lambda: half_longitudinal("x", "m", "y"), {},
-              longitudinal=True),
-    Reference("panel_clpm_mediation", lambda: clpm(["employ", "qol"], 3, sep="_", arm="arm"),
-              FIML, longitudinal=True, rtol_se=2e-3),
+    Reference(
+        "clpm3_stationary",
+        lambda: clpm(["x", "y"], 3, constrain=[*CLASSES, "intercepts"]),
+        {},
+        longitudinal=True,
+    ),
+    Reference(
+        "clpm_tri_lag2",
+        lambda: clpm(["x", "m", "y"], 4, constrain=True, lag2=True),
+        {},
+        longitudinal=True,
+    ),
+    Reference("half_longitudinal", lambda: half_longitudinal("x", "m", "y"), {}, longitudinal=True),
+    Reference(
+        "panel_clpm_mediation",
+        lambda: clpm(["employ", "qol"], 3, sep="_", arm="arm"),
+        FIML,
+        longitudinal=True,
+        rtol_se=2e-3,
+    ),
     Reference(
         "panel_riclpm_employ_selfest",
         lambda: pm.load_model("employ_selfest_riclpm"),
-        FIML, longitudinal=True, rtol_se=2e-3,
+        FIML,
+        longitudinal=True,
+        rtol_se=2e-3,
     ),
     Reference(
         "panel_riclpm_employ_support",
         lambda: pm.load_model("employ_support_riclpm"),
-        FIML, longitudinal=True, rtol_se=2e-3,
+        FIML,
+        longitudinal=True,
+        rtol_se=2e-3,
     ),
     Reference(
         "panel_riclpm_arm_between",
         lambda: riclpm(["selfest", "support"], 3, sep="_", arm="arm", covariates=["age"]),
-        FIML, longitudinal=True, rtol_se=2e-3,
+        FIML,
+        longitudinal=True,
+        rtol_se=2e-3,
     ),
 ]
 
@@ -132,8 +166,9 @@ def matched(ours: pd.DataFrame, ref: pd.DataFrame, defined: dict[str, str] | Non
     """Our estimates merged with lavaan's on lhs/op/rhs; every lavaan row must match."""
     left = _key(ours)
     right = _key(ref, defined)
-    merged = left.merge(right, on=["lhs", "op", "rhs"], how="outer", suffixes=("", "_ref"),
-                        indicator=True)
+    merged = left.merge(
+        right, on=["lhs", "op", "rhs"], how="outer", suffixes=("", "_ref"), indicator=True
+    )
     unmatched_ref = merged[merged["_merge"] == "right_only"]
     assert unmatched_ref.empty, f"lavaan rows we lack:\n{unmatched_ref[['lhs', 'op', 'rhs']]}"
     # Every parameter of ours is in lavaan's table; only extra := effects may be ours alone.
@@ -146,17 +181,18 @@ def assert_matches(res: pm.Result, case: LavaanCase, ref: Reference) -> None:
     m = matched(res.estimates, case.estimates, ref.defined)
     np.testing.assert_allclose(m["est"], m["est_ref"], rtol=1e-4, atol=2e-5, err_msg="est")
     se = m[m["se_ref"].notna()]
-    np.testing.assert_allclose(se["se"], se["se_ref"], rtol=ref.rtol_se, atol=2e-5,
-                               err_msg="se")
+    np.testing.assert_allclose(se["se"], se["se_ref"], rtol=ref.rtol_se, atol=2e-5, err_msg="se")
     std = m[m["std_all_ref"].notna() & m["std_all"].notna()]
-    np.testing.assert_allclose(std["std_all"], std["std_all_ref"], rtol=1e-3, atol=1e-5,
-                               err_msg="std_all")
+    np.testing.assert_allclose(
+        std["std_all"], std["std_all_ref"], rtol=1e-3, atol=1e-5, err_msg="std_all"
+    )
     for ours, theirs in FIT_KEYS.items():
         value = case.fit.get(theirs)
         if value is None or not np.isfinite(value):
             continue
-        np.testing.assert_allclose(res.fit_measures[ours], value, rtol=1e-4, atol=1e-5,
-                                   err_msg=f"fit measure {ours}")
+        np.testing.assert_allclose(
+            res.fit_measures[ours], value, rtol=1e-4, atol=1e-5, err_msg=f"fit measure {ours}"
+        )
 
 
 @pytest.fixture(scope="module", params=REFERENCES, ids=[r.case for r in REFERENCES])
@@ -224,10 +260,12 @@ EFFECT_MODELS = {
     "clpm_tri_lag2": lambda: clpm(["x", "m", "y"], 4, constrain=True, lag2=True),
     "riclpm3_trivariate": lambda: riclpm(["x", "m", "y"], 4),
     "panel_clpm_mediation": lambda: clpm(["employ", "qol"], 3, sep="_", arm="arm"),
-    "panel_riclpm_employ_support": lambda: riclpm(["employ", "support"], 3, sep="_", arm="arm",
-                                                  arm_predicts="followup"),
-    "panel_riclpm_arm_between": lambda: riclpm(["selfest", "support", "employ"], 3, sep="_",
-                                               arm="arm", arm_predicts=("wave1", "followup")),
+    "panel_riclpm_employ_support": lambda: riclpm(
+        ["employ", "support"], 3, sep="_", arm="arm", arm_predicts="followup"
+    ),
+    "panel_riclpm_arm_between": lambda: riclpm(
+        ["selfest", "support", "employ"], 3, sep="_", arm="arm", arm_predicts=("wave1", "followup")
+    ),
 }
 
 
@@ -278,8 +316,9 @@ def test_each_defined_effect_equals_the_effects_table(
     effects = res.effects
     kinds = set()
     for record in spec.meta["effects"]:
-        rows = effects[(effects["cause"] == record["cause"])
-                       & (effects["outcome"] == record["outcome"])]
+        rows = effects[
+            (effects["cause"] == record["cause"]) & (effects["outcome"] == record["outcome"])
+        ]
         if record["effect"] == "indirect":
             row = rows[(rows["effect"] == "indirect") & (rows["path"] == record["path"])]
         elif record["effect"] == "mediated":
@@ -302,8 +341,10 @@ def test_each_defined_effect_equals_the_effects_table(
 
 def test_lagged_effects_match_lavaan_defined_parameters() -> None:
     """The := rows lavaan computed from its own hand-written definitions."""
-    for name, build in (("clpm_tri_lag2", EFFECT_MODELS["clpm_tri_lag2"]),
-                        ("panel_clpm_mediation", EFFECT_MODELS["panel_clpm_mediation"])):
+    for name, build in (
+        ("clpm_tri_lag2", EFFECT_MODELS["clpm_tri_lag2"]),
+        ("panel_clpm_mediation", EFFECT_MODELS["panel_clpm_mediation"]),
+    ):
         case = load_longitudinal(name)
         spec = build()
         res = fit_quietly(spec, case.data, missing="fiml" if "panel" in name else "listwise")
@@ -322,6 +363,14 @@ def test_effect_names_and_sums_for_three_variables() -> None:
     assert defs["total_ind_x1_y3"].count("+") == 3  # four routes through wave 2
     assert "total_x1_y3" not in defs  # no lag-2 path: total = total indirect
     assert spec.meta["effect_pairs"] == (("x1", "y3"),)
+
+
+def test_pairs_with_too_many_routes_are_left_to_the_effects_table() -> None:
+    spec = clpm(["x", "m", "y"], 6, arm="arm")
+    assert spec.meta["effect_pairs"] == (("x1", "y3"), ("x2", "y4"), ("x3", "y5"), ("x4", "y6"))
+    assert not any(name.startswith(("ind_arm", "total_arm")) for name in spec.defined)
+    short = clpm(["x", "m", "y"], 3, arm="arm")
+    assert ("arm", "y3") in short.meta["effect_pairs"]
 
 
 def test_indirect_option() -> None:
@@ -347,13 +396,15 @@ def test_half_longitudinal_indirect_is_a_times_b() -> None:
     defined = _defined(res)
     assert defined.loc["ind", "est"] == pytest.approx(params["a"] * params["b"], rel=1e-12)
     assert defined.loc["total", "est"] == pytest.approx(
-        params["cp"] + params["a"] * params["b"], rel=1e-12)
+        params["cp"] + params["a"] * params["b"], rel=1e-12
+    )
     assert res.fit_measures["df"] == 0
 
 
 def test_half_longitudinal_options() -> None:
-    restricted = half_longitudinal("x", "m", "y", waves=("b", "f"), sep="_", full=False,
-                                   direct=False)
+    restricted = half_longitudinal(
+        "x", "m", "y", waves=("b", "f"), sep="_", full=False, direct=False
+    )
     assert "y_f ~ b*m_b + y_b" in restricted.syntax
     assert restricted.defined == ("ind",)
     with_columns = half_longitudinal("x", "m", "y", columns={"m": ["med0", "med1"]})
@@ -428,9 +479,14 @@ def _orthant_lrt_draws(vcov: np.ndarray, boundary: np.ndarray, n: int, seed: int
 def _orthant_lrt_lbfgs(vcov: np.ndarray, boundary: np.ndarray, z: np.ndarray) -> float:
     w = np.linalg.inv(vcov)
     bounds = [(0, None) if b else (None, None) for b in boundary]
-    fit = optimize.minimize(lambda t: (z - t) @ w @ (z - t), np.zeros(len(z)),
-                            jac=lambda t: -2 * w @ (z - t), bounds=bounds, method="L-BFGS-B",
-                            options={"ftol": 1e-15, "gtol": 1e-12})
+    fit = optimize.minimize(
+        lambda t: (z - t) @ w @ (z - t),
+        np.zeros(len(z)),
+        jac=lambda t: -2 * w @ (z - t),
+        bounds=bounds,
+        method="L-BFGS-B",
+        options={"ftol": 1e-15, "gtol": 1e-12},
+    )
     return float(z @ w @ z - fit.fun)
 
 
@@ -447,16 +503,26 @@ def test_chibar_pvalue_agrees_with_brute_force_simulation() -> None:
     assert row["pvalue"] == pytest.approx(stats.chi2.sf(stat, 3), rel=1e-10)
     names = ["RIselfest~~RIselfest", "RIselfest~~RIsupport", "RIsupport~~RIsupport"]
     free = ri.table.to_frame()
-    index = [int(free[(free["lhs"] == n.split("~~")[0]) & (free["rhs"] == n.split("~~")[1])
-                      & (free["op"] == "~~")]["free"].iloc[0]) - 1 for n in names]
+    index = [
+        int(
+            free[
+                (free["lhs"] == n.split("~~")[0])
+                & (free["rhs"] == n.split("~~")[1])
+                & (free["op"] == "~~")
+            ]["free"].iloc[0]
+        )
+        - 1
+        for n in names
+    ]
     vcov = ri.vcov.to_numpy()[np.ix_(index, index)]
     boundary = np.array([True, False, True])
     n = 20_000
     draws = _orthant_lrt_draws(vcov, boundary, n, seed=7)
     # the vectorised solver agrees with a general optimiser on some draws
     check = np.random.default_rng(7).multivariate_normal(np.zeros(3), vcov, size=n)[:25]
-    np.testing.assert_allclose(draws[:25], [_orthant_lrt_lbfgs(vcov, boundary, z) for z in check],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        draws[:25], [_orthant_lrt_lbfgs(vcov, boundary, z) for z in check], rtol=1e-5, atol=1e-6
+    )
     simulated = float(np.mean(draws >= stat))
     mc_se = np.sqrt(simulated * (1 - simulated) / n)
     assert abs(row["pvalue_chibar"] - simulated) < 4 * mc_se + 0.003
@@ -481,10 +547,20 @@ def test_compare_random_intercepts_rejects_wrong_inputs(
 
 def test_waves_and_columns_both_ways() -> None:
     stems = clpm(["employ", "selfest"], [0, 6, 12], sep="_")
-    assert stems.observed == ("employ_6", "selfest_6", "employ_12", "selfest_12", "employ_0",
-                              "selfest_0")
-    explicit = clpm(["employ", "selfest"], [0, 6, 12], sep="_",
-                    columns={"employ": ["emp_b", "emp_6m", "emp_12m"]})
+    assert stems.observed == (
+        "employ_6",
+        "selfest_6",
+        "employ_12",
+        "selfest_12",
+        "employ_0",
+        "selfest_0",
+    )
+    explicit = clpm(
+        ["employ", "selfest"],
+        [0, 6, 12],
+        sep="_",
+        columns={"employ": ["emp_b", "emp_6m", "emp_12m"]},
+    )
     assert "emp_6m ~ ar_employ_6*emp_b + cl_employ_selfest_6*selfest_0" in explicit.syntax
     mapping = clpm({"employ": ["e1", "e2"], "selfest": ["s1", "s2"]}, 2)
     assert mapping.meta["columns"] == {"employ": ("e1", "e2"), "selfest": ("s1", "s2")}
@@ -494,15 +570,17 @@ def test_waves_and_columns_both_ways() -> None:
 
 
 def test_constrain_classes_write_shared_labels() -> None:
-    spec = clpm(["x", "y"], 3, constrain={"residual_covariances", "residual_variances",
-                                          "intercepts"})
+    spec = clpm(
+        ["x", "y"], 3, constrain={"residual_covariances", "residual_variances", "intercepts"}
+    )
     lines = spec.syntax.splitlines()
     assert "x1 ~~ y1" in lines  # wave 1 is not a residual covariance
     assert {"x2 ~~ rc_x_y*y2", "x3 ~~ rc_x_y*y3", "x3 ~~ rv_x*x3", "y2 ~ int_y*1"} <= set(lines)
     assert "ar_x_2" in spec.labels  # lagged paths stay free
     ri = riclpm(["x", "y"], 3, constrain=["means", "residual_variances"])
     assert {"x1 ~ mean_x*1", "x3 ~ mean_x*1", "wy3 ~~ rv_y*wy3", "wy1 ~~ wy1"} <= set(
-        ri.syntax.splitlines())
+        ri.syntax.splitlines()
+    )
     one_path = clpm(["x", "y"], 3, constrain=[("x", "y")])
     assert "cl_y_x" in one_path.labels and "cl_x_y_2" in one_path.labels
 
@@ -520,8 +598,9 @@ def test_arm_and_covariates() -> None:
     spec = clpm(["x", "y"], 2, arm="arm", covariates=["age"])
     assert spec.syntax.splitlines()[:2] == ["x1 ~ arm_x1*arm + age", "y1 ~ arm_y1*arm + age"]
     assert "y2 ~ cl_y_x_2*x1 + ar_y_2*y1 + arm_y2*arm + age" in spec.syntax
-    ri = riclpm(["x", "y"], 3, arm="arm", arm_predicts=["intercepts", "followup"],
-                covariates=["age"])
+    ri = riclpm(
+        ["x", "y"], 3, arm="arm", arm_predicts=["intercepts", "followup"], covariates=["age"]
+    )
     regressions = [line for line in ri.syntax.splitlines() if " ~ " in line and "~ 1" not in line]
     assert regressions[:2] == ["RIx ~ arm_RIx*arm + age", "RIy ~ arm_RIy*arm + age"]
     assert "wx2 ~ ar_x_2*wx1 + cl_x_y_2*wy1 + arm_wx2*arm + age" in regressions
@@ -536,8 +615,9 @@ def test_riclpm_table_matches_hamaker_syntax() -> None:
 
     def rows(frame: pd.DataFrame) -> set[tuple[str, str, str, bool, float]]:
         out = set()
-        for lhs, op, rhs, free, value in zip(frame["lhs"], frame["op"], frame["rhs"],
-                                             frame["free"], frame["value"], strict=True):
+        for lhs, op, rhs, free, value in zip(
+            frame["lhs"], frame["op"], frame["rhs"], frame["free"], frame["value"], strict=True
+        ):
             if op == ":=":
                 continue
             if op == "~~":
@@ -570,8 +650,13 @@ def test_inconsistent_suffixes_are_named(panel: pd.DataFrame) -> None:
     with pytest.raises(DataError, match=r"selfest1, selfest2, selfest3.*columns=") as error:
         riclpm(["employ", "selfest"], 3, sep="_", data=odd)
     assert "suffixes differ" in str(error.value)
-    fixed = riclpm(["employ", "selfest"], 3, sep="_", data=odd,
-                   columns={"selfest": ["selfest1", "selfest2", "selfest3"]})
+    fixed = riclpm(
+        ["employ", "selfest"],
+        3,
+        sep="_",
+        data=odd,
+        columns={"selfest": ["selfest1", "selfest2", "selfest3"]},
+    )
     assert "selfest2" in fixed.observed
     with pytest.raises(SpecificationError, match="inconsistent waves"):
         clpm(["employ", "selfest"], 3, columns={"selfest": ["s1", "s2"]})
@@ -622,8 +707,11 @@ def test_name_clashes() -> None:
 
 # ------------------------------------------------------------------- model library
 
-LONGITUDINAL_MODELS = ["employ_selfest_riclpm", "employ_support_riclpm",
-                       "ips_employ_qol_longitudinal"]
+LONGITUDINAL_MODELS = [
+    "employ_selfest_riclpm",
+    "employ_support_riclpm",
+    "ips_employ_qol_longitudinal",
+]
 
 
 @pytest.mark.parametrize("name", LONGITUDINAL_MODELS)
@@ -681,16 +769,30 @@ def _riclpm_employ_sd_and_shift(syntax: str) -> tuple[float, float]:
     other = re.search(r"RIemploy ~~ [0-9.]+\*RI(?!employ)(\w+)", syntax)
     assert other is not None
     o = other.group(1)
-    b = np.array([[value(rf"wemploy2 ~ {number}\*wemploy1"),
-                   value(rf"wemploy2 ~ [0-9.]+\*wemploy1 \+ {number}\*w{o}1")],
-                  [value(rf"w{o}2 ~ {number}\*wemploy1"),
-                   value(rf"w{o}2 ~ [0-9.]+\*wemploy1 \+ {number}\*w{o}1")]])
-    w1 = np.array([[value(rf"wemploy1 ~~ {number}\*wemploy1"),
-                    value(rf"wemploy1 ~~ {number}\*w{o}1")],
-                   [value(rf"wemploy1 ~~ {number}\*w{o}1"), value(rf"w{o}1 ~~ {number}\*w{o}1")]])
-    psi = np.array([[value(rf"wemploy2 ~~ {number}\*wemploy2"),
-                     value(rf"wemploy2 ~~ {number}\*w{o}2")],
-                    [value(rf"wemploy2 ~~ {number}\*w{o}2"), value(rf"w{o}2 ~~ {number}\*w{o}2")]])
+    b = np.array(
+        [
+            [
+                value(rf"wemploy2 ~ {number}\*wemploy1"),
+                value(rf"wemploy2 ~ [0-9.]+\*wemploy1 \+ {number}\*w{o}1"),
+            ],
+            [
+                value(rf"w{o}2 ~ {number}\*wemploy1"),
+                value(rf"w{o}2 ~ [0-9.]+\*wemploy1 \+ {number}\*w{o}1"),
+            ],
+        ]
+    )
+    w1 = np.array(
+        [
+            [value(rf"wemploy1 ~~ {number}\*wemploy1"), value(rf"wemploy1 ~~ {number}\*w{o}1")],
+            [value(rf"wemploy1 ~~ {number}\*w{o}1"), value(rf"w{o}1 ~~ {number}\*w{o}1")],
+        ]
+    )
+    psi = np.array(
+        [
+            [value(rf"wemploy2 ~~ {number}\*wemploy2"), value(rf"wemploy2 ~~ {number}\*w{o}2")],
+            [value(rf"wemploy2 ~~ {number}\*w{o}2"), value(rf"w{o}2 ~~ {number}\*w{o}2")],
+        ]
+    )
     var = b @ (b @ w1 @ b.T + psi) @ b.T + psi
     sd = float(np.sqrt(value(rf"RIemploy ~~ {number}\*RIemploy") + var[0, 0]))
     arm2 = value(rf"wemploy2 ~ .*\+ {number}\*arm")
@@ -707,8 +809,7 @@ def _yaml(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
 
 
 def test_builder_block_with_matching_syntax_loads(tmp_path: Path) -> None:
-    syntax = riclpm(["employ", "selfest"], 3, sep="_", arm="arm",
-                    arm_predicts="followup").syntax
+    syntax = riclpm(["employ", "selfest"], 3, sep="_", arm="arm", arm_predicts="followup").syntax
     path = _yaml(tmp_path, lambda raw: raw.update(syntax=syntax))
     assert pm.load_model(path).to_syntax() == pm.load_model("employ_selfest_riclpm").to_syntax()
 
@@ -725,8 +826,9 @@ def test_builder_block_with_matching_syntax_loads(tmp_path: Path) -> None:
         (lambda raw: raw.update(riclpm=[1]), "must map the builder's arguments"),
     ],
 )
-def test_builder_block_errors(tmp_path: Path, edit: Callable[[dict[str, Any]], None],
-                              problem: str) -> None:
+def test_builder_block_errors(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], problem: str
+) -> None:
     path = _yaml(tmp_path, edit)
     with pytest.raises(SpecificationError, match=problem):
         model_entry(path)

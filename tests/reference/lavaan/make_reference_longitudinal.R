@@ -408,6 +408,7 @@ RI_FIML_CALL <- "lavaan(model, data = data, missing = \"ml\", meanstructure = TR
 
 panel_raw <- read.csv(PANEL_CSV, stringsAsFactors = FALSE)
 riclpm4_raw <- read.csv(file.path(MAIN_DATA, "riclpm4.csv"))
+clpm3_raw <- read.csv(file.path(MAIN_DATA, "clpm3_free.csv"))
 tri_raw <- read.csv(file.path(MAIN_DATA, "riclpm3_trivariate.csv"))
 
 ###########################################################################
@@ -475,6 +476,30 @@ fit_case("riclpm4_constrained",
          ri_syntax(c("x", "y"), 1:4, equal_lags = TRUE, equal_rc = TRUE, equal_means = TRUE),
          d, RI_CALL, seed = 1013L,
          description = "riclpm4 data; RI-CLPM with autoregressive and cross-lagged paths, within residual covariances and grand means equal over time.")
+
+###########################################################################
+## L4b the clpm3_free data (make_reference.R, seed 1012): 3-wave CLPM with
+##     every class held equal over time: lagged paths, residual covariances
+##     and variances, and the regression intercepts of waves 2 and 3.
+###########################################################################
+MOD_CLPM3_STATIONARY <- "x2 ~ ar_x*x1 + cl_x_y*y1
+y2 ~ cl_y_x*x1 + ar_y*y1
+x3 ~ ar_x*x2 + cl_x_y*y2
+y3 ~ cl_y_x*x2 + ar_y*y2
+x1 ~~ y1
+x2 ~~ rc_x_y*y2
+x3 ~~ rc_x_y*y3
+x2 ~~ rv_x*x2
+y2 ~~ rv_y*y2
+x3 ~~ rv_x*x3
+y3 ~~ rv_y*y3
+x2 ~ int_x*1
+x3 ~ int_x*1
+y2 ~ int_y*1
+y3 ~ int_y*1"
+d <- write_data(clpm3_raw, "clpm3_stationary")
+fit_case("clpm3_stationary", MOD_CLPM3_STATIONARY, d, "sem(model, data = data)", seed = 1012L,
+         description = "clpm3_free data; CLPM with lagged paths, residual covariances, residual variances and intercepts equal over time (a mean structure from the intercept rows).")
 
 ###########################################################################
 ## L5  the riclpm3_trivariate data (make_reference.R, seed 1017): 4-wave
