@@ -77,9 +77,6 @@ class _Panel:
     waves: tuple[str, ...]
     columns: Mapping[str, tuple[str, ...]]
 
-    def column(self, stem: str, t: int) -> str:
-        return self.columns[stem][t]
-
 
 def _wave_labels(waves: int | Sequence[int | str], minimum: int, builder: str) -> list[str]:
     if isinstance(waves, bool) or not isinstance(waves, int | Sequence) or isinstance(waves, str):
@@ -164,7 +161,7 @@ def _panel(
                 raise SpecificationError(
                     f"inconsistent waves: {stem!r} has {len(cols)} column(s) {cols} but "
                     f"waves= gives {len(labels)} ({', '.join(labels)}); give one column per "
-                    "wave for every variable (use None-free lists of equal length)."
+                    "wave for every variable."
                 )
             resolved[stem] = tuple(cols)
         else:
@@ -194,9 +191,10 @@ def _check_data(panel: _Panel, data: Any, others: Sequence[str], sep: str) -> No
         line = f"{stem!r}: no column {', '.join(repr(c) for c in absent)}"
         if found:
             line += (
-                f"; the data has {', '.join(found[:8])}: the suffixes differ from the other "
-                f"variables' (sep={sep!r}, waves {', '.join(panel.waves)}), so pass "
-                f"columns={{{stem!r}: [...]}} with one column per wave"
+                f"; the data has {', '.join(found[:8])}, whose suffixes do not follow "
+                f"sep={sep!r} and waves {', '.join(panel.waves)}; fix sep=/waves=, or pass "
+                f"columns={{{stem!r}: {found if len(found) == len(wanted) else '[...]'}}} "
+                "with one column per wave, in wave order"
             )
         else:
             line += "; " + close_matches(absent[0], present)

@@ -649,7 +649,7 @@ def test_inconsistent_suffixes_are_named(panel: pd.DataFrame) -> None:
     odd = panel.rename(columns={f"selfest_{t}": f"selfest{t}" for t in (1, 2, 3)})
     with pytest.raises(DataError, match=r"selfest1, selfest2, selfest3.*columns=") as error:
         riclpm(["employ", "selfest"], 3, sep="_", data=odd)
-    assert "suffixes differ" in str(error.value)
+    assert "suffixes do not follow sep='_'" in str(error.value)
     fixed = riclpm(
         ["employ", "selfest"],
         3,
