@@ -85,18 +85,49 @@ TASKS = (
     Task("ips_chain", "fit", ({},), "fit", None, 5.0, "≥ 5 (step 1)"),
     Task("riclpm4", "fit", ({},), "fit", None, 3.0, "≥ 3 (step 2)"),
     Task("riclpm4_fiml", "fit FIML", ({},), "fit", None, 1.0, "≥ 1 (step 2)"),
-    Task("ips_chain", "boot 2000: percentile + BCa", ({**BOOT, "ci": "percentile"},
-                                                      {**BOOT, "ci": "bca"}),
-         "boot", None, 50.0, "≥ 50 (step 1)", boot_ref="perc",
-         note="ours: two pm.fit calls (ci='percentile', ci='bca'), each resampling; "
-              "lavaan: one se='bootstrap' fit + parameterEstimates(perc) + (bca.simple)"),
-    Task("ips_chain", "boot 2000: percentile", ({**BOOT, "ci": "percentile"},),
-         "boot", "fit_plus_perc", 50.0, "≥ 50", boot_ref="perc"),
-    Task("ips_chain", "boot 2000: bc (= lavaan bca.simple)", ({**BOOT, "ci": "bc"},),
-         "boot", "fit_plus_bca_simple", 50.0, "≥ 50", boot_ref="bca_simple"),
-    Task("ips_chain", "boot 2000: BCa (jackknife a)", ({**BOOT, "ci": "bca"},),
-         "boot", "fit_plus_bca_simple", 50.0, "≥ 50", boot_ref=None,
-         note="lavaan has no accelerated BCa for se='bootstrap'; timed against its bca.simple"),
+    Task(
+        "ips_chain",
+        "boot 2000: percentile + BCa",
+        ({**BOOT, "ci": "percentile"}, {**BOOT, "ci": "bca"}),
+        "boot",
+        None,
+        50.0,
+        "≥ 50 (step 1)",
+        boot_ref="perc",
+        note="ours: two pm.fit calls (ci='percentile', ci='bca'), each resampling; "
+        "lavaan: one se='bootstrap' fit + parameterEstimates(perc) + (bca.simple)",
+    ),
+    Task(
+        "ips_chain",
+        "boot 2000: percentile",
+        ({**BOOT, "ci": "percentile"},),
+        "boot",
+        "fit_plus_perc",
+        50.0,
+        "≥ 50",
+        boot_ref="perc",
+    ),
+    Task(
+        "ips_chain",
+        "boot 2000: bc (= lavaan bca.simple)",
+        ({**BOOT, "ci": "bc"},),
+        "boot",
+        "fit_plus_bca_simple",
+        50.0,
+        "≥ 50",
+        boot_ref="bca_simple",
+    ),
+    Task(
+        "ips_chain",
+        "boot 2000: BCa (jackknife a)",
+        ({**BOOT, "ci": "bca"},),
+        "boot",
+        "fit_plus_bca_simple",
+        50.0,
+        "≥ 50",
+        boot_ref=None,
+        note="lavaan has no accelerated BCa for se='bootstrap'; timed against its bca.simple",
+    ),
 )
 
 
@@ -130,8 +161,13 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 def estimate_check(result: pm.Result, case: LavaanCase) -> dict[str, Any]:
     """Largest |ours - lavaan| over the estimates, and whether all are within tolerance."""
     ref = case.estimates[case.estimates["op"].isin(["=~", "~", "~~", "~1", ":="])]
-    m = _keyed(result.estimates).merge(_keyed(ref), on=["lhs", "op", "rhs", "group"],
-                                       suffixes=("", "_ref"), how="outer", indicator=True)
+    m = _keyed(result.estimates).merge(
+        _keyed(ref),
+        on=["lhs", "op", "rhs", "group"],
+        suffixes=("", "_ref"),
+        how="outer",
+        indicator=True,
+    )
     both = m[m["_merge"] == "both"]
     diff = np.abs(both["est"].to_numpy(float) - both["est_ref"].to_numpy(float))
     ok_rows = diff <= ATOL_EST + RTOL_EST * np.abs(both["est_ref"].to_numpy(float))
@@ -149,29 +185,38 @@ def boot_ci_check(result: pm.Result, case: LavaanCase, which: str) -> float:
         return float("nan")
     ref = case.boot[which].copy()
     ref["group"] = 1
-    m = _keyed(result.estimates).merge(_keyed(ref), on=["lhs", "op", "rhs"],
-                                       suffixes=("", "_ref"))
+    m = _keyed(result.estimates).merge(_keyed(ref), on=["lhs", "op", "rhs"], suffixes=("", "_ref"))
     m = m[m["se_ref"] > 0]
-    d = np.maximum(np.abs(m["ci_lower"] - m["ci_lower_ref"]), np.abs(m["ci_upper"] - m["ci_upper_ref"]))
+    d = np.maximum(
+        np.abs(m["ci_lower"] - m["ci_lower_ref"]), np.abs(m["ci_upper"] - m["ci_upper_ref"])
+    )
     return float((d / m["se_ref"]).max())
 
 
 # --------------------------------------------------------------------------- timing
-def time_runs(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
-    """One warm-up, then ``repeats`` timed calls; returns the times and the last output."""
+def time_runs(fn: Callable[[], Any], repeats: int) -> tuple[list[float], list[float], Any]:
+    """One warm-up, then ``repeats`` timed calls.
+
+    Returns wall seconds (perf_counter), CPU seconds of this process (process_time: other
+    processes on a shared machine hardly move it) and the last output.
+    """
     out = fn()
-    secs = []
+    secs, cpus = [], []
     for _ in range(repeats):
         gc.collect()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = fn()
         secs.append(time.perf_counter() - t0)
-    return secs, out
+        cpus.append(time.process_time() - c0)
+    return secs, cpus, out
 
 
 def blas_info() -> list[dict[str, Any]]:
-    return [{k: d.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
-            for d in threadpool_info()]
+    return [
+        {k: d.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
+        for d in threadpool_info()
+    ]
 
 
 @dataclass
@@ -180,7 +225,9 @@ class Row:
     n: int
     ours_1: list[float] = field(default_factory=list)
     ours_default: list[float] = field(default_factory=list)
+    cpu_1: list[float] = field(default_factory=list)
     lavaan: float | None = None
+    lavaan_cpu: float | None = None
     check: dict[str, Any] = field(default_factory=dict)
     ci_dev_se: float = float("nan")
 
@@ -192,8 +239,14 @@ class Row:
         m = self.med(xs)
         return None if m is None or self.lavaan is None else self.lavaan / m
 
+    def cpu_ratio(self) -> float | None:
+        m = self.med(self.cpu_1)
+        return None if m is None or not self.lavaan_cpu else self.lavaan_cpu / m
+
     def passed(self) -> bool | None:
-        ratios = [r for r in (self.ratio(self.ours_1), self.ratio(self.ours_default)) if r is not None]
+        ratios = [
+            r for r in (self.ratio(self.ours_1), self.ratio(self.ours_default)) if r is not None
+        ]
         if not ratios:
             return None
         return all(r >= self.task.target for r in ratios) and bool(self.check.get("ok"))
@@ -211,10 +264,10 @@ def run_task(task: Task, repeats: int, modes: list[str]) -> Row:
         for mode in modes:
             if mode == "1":
                 with threadpool_limits(limits=1, user_api="blas"):
-                    secs, results = time_runs(job, repeats)
-                row.ours_1 = secs
+                    secs, cpus, results = time_runs(job, repeats)
+                row.ours_1, row.cpu_1 = secs, cpus
             else:
-                secs, results = time_runs(job, repeats)
+                secs, _, results = time_runs(job, repeats)
                 row.ours_default = secs
     row.check = estimate_check(results[0], case)
     for r in results[1:]:
@@ -227,23 +280,44 @@ def run_task(task: Task, repeats: int, modes: list[str]) -> Row:
 
 
 # --------------------------------------------------------------------------- lavaan side
-def lavaan_times(path: Path, run: bool, rerun: bool, repeats: int, boot_repeats: int) -> dict[str, Any]:
+def lavaan_times(
+    path: Path, run: bool, rerun: bool, repeats: int, boot_repeats: int
+) -> dict[str, Any]:
     if rerun or (run and not path.exists()):
-        cmd = ["Rscript", str(R_SCRIPT), "--repeats", str(repeats), "--boot-repeats",
-               str(boot_repeats), "--out", str(path)]
+        cmd = [
+            "Rscript",
+            str(R_SCRIPT),
+            "--repeats",
+            str(repeats),
+            "--boot-repeats",
+            str(boot_repeats),
+            "--out",
+            str(path),
+        ]
         print("running:", " ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
     if not path.exists():
-        raise SystemExit(f"{path} is missing: run `Rscript benchmarks/lavaan_bench.R` from the "
-                         "repo root first, or pass --run-lavaan")
+        raise SystemExit(
+            f"{path} is missing: run `Rscript benchmarks/lavaan_bench.R` from the "
+            "repo root first, or pass --run-lavaan"
+        )
     return json.loads(path.read_text())
 
 
-def lavaan_median(lav: dict[str, Any], task: Task) -> float | None:
+def lavaan_median(lav: dict[str, Any], task: Task) -> tuple[float | None, float | None]:
+    """lavaan's median wall seconds for the task, and its median CPU seconds.
+
+    The CPU time of a bootstrap entry covers the fit and both interval tables (the tables
+    take milliseconds).
+    """
     for entry in lav["results"]:
         if entry["case"] == task.case and entry["task"] == task.lavaan_task:
-            return float(entry[task.lavaan_field]["median"] if task.lavaan_field else entry["median"])
-    return None
+            wall = float(
+                entry[task.lavaan_field]["median"] if task.lavaan_field else entry["median"]
+            )
+            cpu = entry.get("cpu", {}).get("median")
+            return wall, None if cpu is None else float(cpu)
+    return None, None
 
 
 # --------------------------------------------------------------------------- report
@@ -271,7 +345,9 @@ def machine() -> dict[str, Any]:
     return {
         "cpu_model": cpu,
         "logical_cpus": os.cpu_count(),
-        "physical_cores": None if cores_per_socket is None else cores_per_socket * max(1, len(sockets)),
+        "physical_cores": None
+        if cores_per_socket is None
+        else cores_per_socket * max(1, len(sockets)),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gib": mem,
         "platform": platform.platform(),
@@ -291,10 +367,20 @@ def _loadavg() -> str | None:
 
 def git_revision() -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pathmodels"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pathmodels"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return rev + ("+uncommitted changes in pathmodels/" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -328,9 +414,11 @@ def _r(x: float | None) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ("| case | n | task | ours, 1 BLAS thread (median s) | ours, default threads (median s) "
-            "| lavaan (median s) | ratio lavaan/ours (1 thr) | ratio (default) | target | "
-            "max abs Δest vs lavaan | pass |")
+    head = (
+        "| case | n | task | ours, 1 BLAS thread (median s) | ours, default threads (median s) "
+        "| lavaan (median s) | ratio lavaan/ours (1 thr) | ratio (default) | ratio of CPU "
+        "times (1 thr) | target | max abs Δest vs lavaan | pass |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         p = r.passed()
@@ -340,20 +428,33 @@ def table(rows: list[Row]) -> str:
         lines.append(
             f"| {r.task.case} | {r.n} | {r.task.task} | {_s(r.med(r.ours_1))} | "
             f"{_s(r.med(r.ours_default))} | {_s(r.lavaan)} | {_r(r.ratio(r.ours_1))} | "
-            f"{_r(r.ratio(r.ours_default))} | {r.task.target_text} | "
-            f"{r.check.get('max_abs_diff', float('nan')):.1e} | {verdict} |")
+            f"{_r(r.ratio(r.ours_default))} | {_r(r.cpu_ratio())} | {r.task.target_text} | "
+            f"{r.check.get('max_abs_diff', float('nan')):.1e} | {verdict} |"
+        )
     return "\n".join(lines)
 
 
-def report(rows: list[Row], lav: dict[str, Any], args: argparse.Namespace, mach: dict[str, Any],
-           vers: dict[str, Any], date: str) -> str:
-    blas = ", ".join(f"{b['internal_api']} {b['version']} kernel {b['architecture']} "
-                     f"({b['num_threads']} threads by default)" for b in mach["blas"])
+def report(
+    rows: list[Row],
+    lav: dict[str, Any],
+    args: argparse.Namespace,
+    mach: dict[str, Any],
+    vers: dict[str, Any],
+    date: str,
+) -> str:
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']} kernel {b['architecture']} "
+        f"({b['num_threads']} threads by default)"
+        for b in mach["blas"]
+    )
     lm = lav["machine"]
     notes = [f"- {r.task.task}: {r.task.note}" for r in rows if r.task.note]
-    ci_notes = [f"- {r.task.task}: largest |our CI bound − lavaan's| = {r.ci_dev_se:.2f} × "
-                "lavaan's bootstrap SE (different random draws; Monte Carlo noise, not a check)"
-                for r in rows if np.isfinite(r.ci_dev_se)]
+    ci_notes = [
+        f"- {r.task.task}: largest |our CI bound − lavaan's| = {r.ci_dev_se:.2f} × "
+        "lavaan's bootstrap SE (different random draws; Monte Carlo noise, not a check)"
+        for r in rows
+        if np.isfinite(r.ci_dev_se)
+    ]
     parts = [
         f"Benchmark run {date}",
         "",
@@ -362,7 +463,9 @@ def report(rows: list[Row], lav: dict[str, Any], args: argparse.Namespace, mach:
         f"Repeats: single fits median of {args.repeats} after a warm-up; bootstraps median of "
         f"{args.boot_repeats} after a warm-up (lavaan: {lav['repeats']} and {lav['boot_repeats']}, "
         f"timed {lav['date']}). Ratio = lavaan median / our median; pass needs both ratios at "
-        f"target and every estimate within rtol {RTOL_EST:g} / atol {ATOL_EST:g} of lavaan's.",
+        f"target and every estimate within rtol {RTOL_EST:g} / atol {ATOL_EST:g} of lavaan's. "
+        "The CPU-time ratio (process CPU seconds, ours with one BLAS thread) is shown as a check "
+        "that is hardly moved by other load on a shared machine; pass/fail uses wall time.",
         "",
         *notes,
         *ci_notes,
@@ -374,12 +477,25 @@ def report(rows: list[Row], lav: dict[str, Any], args: argparse.Namespace, mach:
         "(the machine is shared: a load above the core count means the timings are noisy).",
         f"Python BLAS: {blas}; OPENBLAS_CORETYPE={mach['OPENBLAS_CORETYPE']}, "
         f"OPENBLAS_L2_SIZE={mach['OPENBLAS_L2_SIZE']}.",
-        f"R BLAS: {vers['R_blas']} (lavaan run with OPENBLAS_CORETYPE={lm.get('OPENBLAS_CORETYPE')}).",
+        f"R BLAS: {vers['R_blas']}.",
         f"Versions: Python {vers['python']}, numpy {vers['numpy']}, scipy {vers['scipy']}, "
         f"pandas {vers['pandas']}, pathmodels {vers['pathmodels']} ({vers['pathmodels_git']}), "
         f"{vers['R']}, lavaan {vers['lavaan']}.",
     ]
     return "\n".join(parts) + "\n"
+
+
+README = ROOT / "benchmarks" / "README.md"
+START, END = "<!-- latest-table:start -->", "<!-- latest-table:end -->"
+
+
+def paste_into_readme(text: str) -> None:
+    body = README.read_text()
+    if START not in body or END not in body:
+        raise SystemExit(f"{README} lacks the markers {START} / {END}")
+    head, _, rest = body.partition(START)
+    _, _, tail = rest.partition(END)
+    README.write_text(f"{head}{START}\n{text}{END}{tail}")
 
 
 # --------------------------------------------------------------------------- main
@@ -389,23 +505,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot-repeats", type=int, default=5, help="timed bootstraps (default 5)")
     ap.add_argument("--threads", choices=("both", "1", "default"), default="both")
     ap.add_argument("--lavaan-json", type=Path, default=LAVAAN_JSON)
-    ap.add_argument("--run-lavaan", action="store_true",
-                    help="run benchmarks/lavaan_bench.R if the lavaan JSON is missing")
+    ap.add_argument(
+        "--run-lavaan",
+        action="store_true",
+        help="run benchmarks/lavaan_bench.R if the lavaan JSON is missing",
+    )
     ap.add_argument("--rerun-lavaan", action="store_true", help="always run the R script first")
     ap.add_argument("--only", default="", help="comma-separated substrings of case/task to run")
     ap.add_argument("--out-md", type=Path, default=RESULTS / "latest.md")
     ap.add_argument("--out-json", type=Path, default=RESULTS / "pathmodels_times.json")
+    ap.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="paste the table into benchmarks/README.md between its markers",
+    )
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.boot_repeats < 1:
         ap.error("--repeats and --boot-repeats must be at least 1")
 
-    lav = lavaan_times(args.lavaan_json, args.run_lavaan, args.rerun_lavaan, args.repeats,
-                       args.boot_repeats)
+    lav = lavaan_times(
+        args.lavaan_json, args.run_lavaan, args.rerun_lavaan, args.repeats, args.boot_repeats
+    )
     modes = ["1", "default"] if args.threads == "both" else [args.threads]
     mach = machine()
     if mach["OPENBLAS_CORETYPE"]:
-        print(f"note: OPENBLAS_CORETYPE={mach['OPENBLAS_CORETYPE']} is set; numpy runs an older "
-              "OpenBLAS kernel. See benchmarks/README.md.", file=sys.stderr)
+        print(
+            f"note: OPENBLAS_CORETYPE={mach['OPENBLAS_CORETYPE']} is set; numpy runs an older "
+            "OpenBLAS kernel. See benchmarks/README.md.",
+            file=sys.stderr,
+        )
     date = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     rows = []
@@ -414,11 +542,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         boot = task.lavaan_task == "boot"
         row = run_task(task, args.boot_repeats if boot else args.repeats, modes)
-        row.lavaan = lavaan_median(lav, task)
+        row.lavaan, row.lavaan_cpu = lavaan_median(lav, task)
         rows.append(row)
-        print(f"{task.case:18s} {task.task:38s} 1thr {_s(row.med(row.ours_1)):>8s}  "
-              f"default {_s(row.med(row.ours_default)):>8s}  lavaan {_s(row.lavaan):>8s}  "
-              f"max|Δest| {row.check['max_abs_diff']:.1e}", flush=True)
+        print(
+            f"{task.case:18s} {task.task:38s} 1thr {_s(row.med(row.ours_1)):>8s}  "
+            f"default {_s(row.med(row.ours_default)):>8s}  lavaan {_s(row.lavaan):>8s}  "
+            f"max|Δest| {row.check['max_abs_diff']:.1e}",
+            flush=True,
+        )
     vers = versions(lav)
     mach["loadavg_end"] = _loadavg()
     text = report(rows, lav, args, mach, vers, date)
@@ -426,19 +557,51 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out_md.parent.mkdir(parents=True, exist_ok=True)
     args.out_md.write_text(f"# Latest benchmark: pathmodels vs lavaan\n\n{text}")
-    args.out_json.write_text(json.dumps({
-        "date": date, "machine": mach, "versions": vers,
-        "repeats": args.repeats, "boot_repeats": args.boot_repeats,
-        "rows": [{
-            "case": r.task.case, "task": r.task.task, "n": r.n, "runs": list(r.task.runs),
-            "ours_1_thread": {"median": r.med(r.ours_1), "seconds": r.ours_1},
-            "ours_default": {"median": r.med(r.ours_default), "seconds": r.ours_default},
-            "lavaan_median": r.lavaan, "ratio_1_thread": r.ratio(r.ours_1),
-            "ratio_default": r.ratio(r.ours_default), "target": r.task.target,
-            "passed": r.passed(), "estimate_check": r.check,
-            "boot_ci_deviation_in_se": None if not np.isfinite(r.ci_dev_se) else r.ci_dev_se,
-        } for r in rows],
-    }, indent=2, default=str))
+    args.out_json.write_text(
+        json.dumps(
+            {
+                "date": date,
+                "machine": mach,
+                "versions": vers,
+                "repeats": args.repeats,
+                "boot_repeats": args.boot_repeats,
+                "rows": [
+                    {
+                        "case": r.task.case,
+                        "task": r.task.task,
+                        "n": r.n,
+                        "runs": list(r.task.runs),
+                        "ours_1_thread": {
+                            "median": r.med(r.ours_1),
+                            "seconds": r.ours_1,
+                            "cpu_median": r.med(r.cpu_1),
+                            "cpu_seconds": r.cpu_1,
+                        },
+                        "ours_default": {
+                            "median": r.med(r.ours_default),
+                            "seconds": r.ours_default,
+                        },
+                        "lavaan_median": r.lavaan,
+                        "lavaan_cpu_median": r.lavaan_cpu,
+                        "ratio_1_thread": r.ratio(r.ours_1),
+                        "ratio_cpu": r.cpu_ratio(),
+                        "ratio_default": r.ratio(r.ours_default),
+                        "target": r.task.target,
+                        "passed": r.passed(),
+                        "estimate_check": r.check,
+                        "boot_ci_deviation_in_se": None
+                        if not np.isfinite(r.ci_dev_se)
+                        else r.ci_dev_se,
+                    }
+                    for r in rows
+                ],
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    if args.update_readme:
+        paste_into_readme(text)
     failed = [r for r in rows if r.passed() is False]
     return 1 if failed else 0
 

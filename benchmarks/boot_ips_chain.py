@@ -26,5 +26,6 @@ with warnings.catch_warnings():
     bca = pm.fit(spec, data, se="bootstrap", n_boot=2000, ci="bca", seed=1)
 for name, res in (("percentile", perc), ("bca", bca)):
     row = res.estimates.query("lhs == 'ind_total'").iloc[0]
-    print(f"{name}: ind_total {row.est:.4f} [{row.ci_lower:.4f}, {row.ci_upper:.4f}]",
-          file=sys.stdout)
+    print(
+        f"{name}: ind_total {row.est:.4f} [{row.ci_lower:.4f}, {row.ci_upper:.4f}]", file=sys.stdout
+    )

@@ -19,7 +19,9 @@
 #         --boot-repeats (>= 3) runs; the fit and the two interval tables are
 #         timed separately and in total.
 #
-# Times are wall-clock seconds from Sys.time() (microsecond resolution).
+# Times are wall-clock seconds from Sys.time() (microsecond resolution); each entry also
+# has "cpu", the process's CPU seconds (proc.time() user + system, millisecond
+# resolution), which other processes on a shared machine hardly move.
 # Output: a JSON file with versions, machine and every timing.
 
 suppressPackageStartupMessages({
@@ -49,6 +51,12 @@ say <- function(...) {
   flush.console()
 }
 now <- function() as.numeric(Sys.time())
+# CPU seconds of this process (user + system): unlike wall time, hardly moved by other
+# processes competing for the cores of a shared machine.
+cpu <- function() {
+  p <- proc.time()
+  p[["user.self"]] + p[["sys.self"]]
+}
 
 ## ---------------------------------------------------------------- helpers
 load_case <- function(case) {
@@ -123,11 +131,13 @@ results <- list()
 for (case in FIT_CASES) {
   cs <- load_case(case)
   fit0 <- suppressWarnings(run_call(cs$call, cs$model, cs$data))  # warm-up
-  secs <- numeric(REPEATS)
+  secs <- cpus <- numeric(REPEATS)
   for (i in seq_len(REPEATS)) {
+    c0 <- cpu()
     t0 <- now()
     fit <- suppressWarnings(run_call(cs$call, cs$model, cs$data))
     secs[i] <- now() - t0
+    cpus[i] <- cpu() - c0
   }
   d <- est_diff(fit, cs$meta)
   s <- summ(secs)
@@ -137,7 +147,7 @@ for (case in FIT_CASES) {
     list(case = case, task = "fit", n = nrow(cs$data), nobs = lavInspect(fit, "nobs"),
          call = cs$call, converged = lavInspect(fit, "converged"),
          iterations = lavInspect(fit, "iterations"),
-         max_abs_diff_vs_fixture = d),
+         max_abs_diff_vs_fixture = d, cpu = summ(cpus)),
     s)
 }
 
@@ -146,8 +156,9 @@ for (case in BOOT_CASES) {
   cs <- load_case(case)
   iseed <- if (!is.null(cs$meta$boot$iseed)) cs$meta$boot$iseed else 2024L
   bcall <- boot_call_for(cs$call, N_BOOT, iseed)
-  t_fit <- t_perc <- t_bca <- numeric(BOOT_REPEATS)
+  t_fit <- t_perc <- t_bca <- c_total <- numeric(BOOT_REPEATS)
   for (i in seq_len(BOOT_REPEATS)) {
+    c0 <- cpu()
     t0 <- now()
     fb <- suppressWarnings(run_call(bcall, cs$model, cs$data))
     t1 <- now()
@@ -155,11 +166,12 @@ for (case in BOOT_CASES) {
     t2 <- now()
     bca <- suppressWarnings(parameterEstimates(fb, boot.ci.type = "bca.simple", level = 0.95))
     t3 <- now()
+    c_total[i] <- cpu() - c0
     t_fit[i] <- t1 - t0
     t_perc[i] <- t2 - t1
     t_bca[i] <- t3 - t2
-    say(sprintf("boot %-16s run %d: fit %.2f s, perc %.3f s, bca.simple %.3f s",
-                case, i, t_fit[i], t_perc[i], t_bca[i]))
+    say(sprintf("boot %-16s run %d: fit %.2f s, perc %.3f s, bca.simple %.3f s (cpu %.2f s)",
+                case, i, t_fit[i], t_perc[i], t_bca[i], c_total[i]))
   }
   B <- lavInspect(fb, "boot")
   total <- t_fit + t_perc + t_bca
@@ -174,7 +186,8 @@ for (case in BOOT_CASES) {
          n_failed = length(attr(B, "error.idx")),
          max_abs_diff_vs_fixture = est_diff(fb, cs$meta),
          fit_only = summ(t_fit), perc_table = summ(t_perc), bca_simple_table = summ(t_bca),
-         fit_plus_perc = summ(t_fit + t_perc), fit_plus_bca_simple = summ(t_fit + t_bca)),
+         fit_plus_perc = summ(t_fit + t_perc), fit_plus_bca_simple = summ(t_fit + t_bca),
+         cpu = summ(c_total)),
     s)
 }
 
@@ -183,7 +196,7 @@ machine$loadavg_end <- tryCatch(readLines("/proc/loadavg", warn = FALSE),
 out <- list(
   tool = "benchmarks/lavaan_bench.R",
   date = format(Sys.time(), "%Y-%m-%dT%H:%M:%S%z"),
-  timer = "Sys.time() wall clock, in-process",
+  timer = "Sys.time() wall clock, in-process; cpu: proc.time() user.self + sys.self",
   versions = versions,
   machine = machine,
   repeats = REPEATS,
