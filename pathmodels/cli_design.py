@@ -42,18 +42,17 @@ def _binary(items: list[str] | None) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {}
     for name, value in raw.items():
+        if value in ("probit", "logit"):
+            out[name] = Binary(link=value)  # type: ignore[arg-type]
+            continue
         try:
-            if ":" in value:
-                control, treated = (float(v) for v in value.split(":"))
-                out[name] = Binary(rates=(control, treated))
-            elif value in ("probit", "logit"):
-                out[name] = Binary(link=value)  # type: ignore[arg-type]
-            else:
-                out[name] = Binary(rate=float(value))
+            numbers = [float(v) for v in value.split(":")]
         except ValueError:
             raise SpecificationError(
                 f"--binary {name}={value}: give a rate (0.3), rates per arm (0.28:0.55) or "
                 "a link (probit/logit)") from None
+        out[name] = (Binary(rate=numbers[0]) if len(numbers) == 1
+                     else Binary(rates=(numbers[0], numbers[1])))
     return out
 
 

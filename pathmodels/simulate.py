@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -794,7 +794,7 @@ def compile_population(
     observed = tuple(o for o in roles.observed if o not in interactions)
 
     # Arms.
-    arm_map = _arms(arms, src.arms, observed, A, pos)
+    arm_map = _arms(arms, src.arms, observed, edges, pos)
     # Binary / ordinal variables.
     specs = _binary_specs(binary, src.thresholds, names)
     for name in specs:
@@ -877,7 +877,7 @@ def _known(names: Sequence[str], valid: Sequence[str], where: str) -> None:
                                      "population; " + close_matches(name, valid))
 
 
-def _arms(arms: Any, declared: tuple[str, ...], observed: tuple[str, ...], A: FloatArray,
+def _arms(arms: Any, declared: tuple[str, ...], observed: tuple[str, ...], A: np.ndarray,
           pos: dict[str, int]) -> dict[str, tuple[float, float]]:
     if arms is None:
         return {a: (1.0, 1.0) for a in declared}
