@@ -24,12 +24,15 @@ identical for any ``n_jobs``, on a Dask cluster, and after a resumed run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
+import os
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,9 +154,8 @@ def _parse_target_path(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _resolve_targets(table: ParameterTable, requested: Sequence[str] | None,
-                     tests: Sequence[str]) -> list[tuple[str, str, int, tuple[int, ...],
-                                                         tuple[int, ...]]]:
+def _resolve_targets(table: ParameterTable, requested: Sequence[str] | None
+                     ) -> list[tuple[str, str, int, tuple[int, ...], tuple[int, ...]]]:
     defs = {name: expr for name, expr in table.definitions}
     labels = table.labels_to_free()
     label_rows = _row_labels(table)
@@ -191,7 +193,6 @@ def _resolve_targets(table: ParameterTable, requested: Sequence[str] | None,
             raise SpecificationError(f"power: target {name!r} is fixed in the analysis model, so "
                                      "it cannot be tested; free it (remove its number)")
         out.append((name, "parameter", k, (), (k,)))
-    del tests
     return out
 
 
@@ -241,7 +242,7 @@ def _prepare_analysis(spec: Spec, pop: Population, *, meanstructure: bool,
         raise SpecificationError(
             "power: the analysis model has ==, < or > constraints, which the batched fits do "
             "not take; express equalities with shared labels (b*x1 + b*x2)")
-    columns = []
+    columns: list[tuple[int, ...]] = []
     for var in table.roles.observed:
         if var in pop.observed:
             columns.append((pop.observed.index(var),))
@@ -270,7 +271,7 @@ def _prepare_analysis(spec: Spec, pop: Population, *, meanstructure: bool,
         raise SpecificationError(
             "power: the analysis model is not identified (singular information at the "
             f"population values) for {', '.join(involved)}; fix or drop one of them")
-    resolved = _resolve_targets(table, targets, tests)
+    resolved = _resolve_targets(table, targets)
     label_rows = _row_labels(table)
     preds = []
     for k in range(table.npar):
@@ -505,8 +506,7 @@ def _empty(an: _Analysis, opts: _Options) -> dict[str, Any]:
             "cov": [[nan] * K for _ in range(T)]}
 
 
-def _delta_se(an: _Analysis, theta: FloatArray, vcov: FloatArray, est: FloatArray,
-              model: Any) -> FloatArray:
+def _delta_se(an: _Analysis, theta: FloatArray, vcov: FloatArray, model: Any) -> FloatArray:
     """Delta-method SEs (R, T) of the targets."""
     R, T = theta.shape[0], len(an.targets)
     se = np.full((R, T), np.nan)
@@ -543,10 +543,10 @@ def _finish(design: _Design, opts: _Options, reps: list[int], rngs: list[np.rand
     if ok.any():
         idx = np.flatnonzero(ok)
         if per_replicate_models is None:
-            se[idx] = _delta_se(an, theta[idx], vcov[idx], est[idx], model.take(idx))
+            se[idx] = _delta_se(an, theta[idx], vcov[idx], model.take(idx))
         else:
             for r in idx:
-                se[r] = _delta_se(an, theta[r][None], vcov[r][None], est[r][None],
+                se[r] = _delta_se(an, theta[r][None], vcov[r][None],
                                   per_replicate_models[r])[0]
     sig = np.full((R, T, K), np.nan)
     cover = np.full((R, T, K), np.nan)
@@ -586,16 +586,16 @@ def _finish(design: _Design, opts: _Options, reps: list[int], rngs: list[np.rand
     if an.variance_index:
         adm = np.all(theta[:, list(an.variance_index)] >= 0, axis=1)
     out = []
-    for r in range(R):
-        good = bool(ok[r])
+    for i in range(R):
+        good = bool(ok[i])
         payload = {
-            "adm": bool(adm[r]) and good,
-            "est": [float(x) if good else float("nan") for x in est[r]],
-            "se": [float(x) for x in se[r]],
-            "sig": sig[r].tolist(),
-            "cov": cover[r].astype(float).tolist(),
+            "adm": bool(adm[i]) and good,
+            "est": [float(x) if good else float("nan") for x in est[i]],
+            "se": [float(x) for x in se[i]],
+            "sig": sig[i].tolist(),
+            "cov": cover[i].astype(float).tolist(),
         }
-        out.append(Record(reps[r], status[r], reason[r], payload))
+        out.append(Record(reps[i], status[i], reason[i], payload))
     return out
 
 
@@ -897,7 +897,7 @@ class PowerResult:
         if test is not None:
             rows = rows[rows["test"] == test]
         keys = ["target", "test", *[c for c in self.design_columns if c in rows.columns]]
-        for key, grp in rows.groupby(keys, sort=False):
+        for k_curve, (key, grp) in enumerate(rows.groupby(keys, sort=False)):
             grp = grp.sort_values("n")
             label = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
             line = ax.plot(grp["n"], grp["power"], marker="o", ms=3, label=label)[0]
@@ -912,7 +912,7 @@ class PowerResult:
                 continue
             ax.axvline(size.estimate, color=line.get_color(), ls=":", lw=1)
             ax.annotate(f"N≈{size.n}", (size.estimate, power), textcoords="offset points",
-                        xytext=(3, -12), fontsize=8, color=line.get_color())
+                        xytext=(3, -12 - 10 * k_curve), fontsize=8, color=line.get_color())
         ax.axhline(power, color="grey", ls="--", lw=1)
         ax.set_xlabel("N")
         ax.set_ylabel("power")
@@ -1029,9 +1029,10 @@ def _execute(tasks: list[tuple[int, list[int]]], designs: list[_Design], opts: _
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_init,
-                             initargs=(designs, opts)) as pool:
-        pending = set()
+    with _spawnable_main(), ProcessPoolExecutor(
+            max_workers=n_jobs, mp_context=ctx, initializer=_worker_init,
+            initargs=(designs, opts)) as pool:
+        pending: set[Any] = set()
         queue = list(tasks)
         while queue or pending:
             while queue and len(pending) < 2 * n_jobs:
@@ -1041,6 +1042,25 @@ def _execute(tasks: list[tuple[int, list[int]]], designs: list[_Design], opts: _
             for fut in done:
                 d, records = fut.result()
                 sink(d, records)
+
+
+@contextlib.contextmanager
+def _spawnable_main() -> Iterator[None]:
+    """Hide a ``__main__.__file__`` that is not a file (``python - < script``).
+
+    Spawned workers re-import the main script from its path; when the main program came
+    from stdin there is no such file and every worker would die at start-up.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or os.path.exists(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _execute_here(tasks: list[tuple[int, list[int]]], by_index: dict[int, _Design],
@@ -1427,7 +1447,7 @@ def _aggregate(designs: list[_Design], results: dict[int, dict[int, Record]], op
         sig = np.array([r.payload["sig"] for r in recs], dtype=float).reshape(
             reps, len(an.targets), len(opts.tests))
         cov = np.array([r.payload["cov"] for r in recs], dtype=float).reshape(sig.shape)
-        extra = {}
+        extra: dict[str, Any] = {}
         if "waves" in design_cols:
             extra["waves"] = dd.waves
         if "attrition" in design_cols:

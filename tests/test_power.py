@@ -300,6 +300,13 @@ def test_import_loads_no_heavy_module() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    run(SIMPLE, n=[50, 60], reps=300, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "600/600" in captured.err and "rep/s" in captured.err
+
+
 def test_to_dict_is_json_with_nulls() -> None:
     res = run(SIMPLE, n=[50], reps=50)
     payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))

@@ -97,7 +97,7 @@ ri_sigma <- function() {
 
 rows <- list(); timings <- list()
 for (n in ns) {
-  t0 <- proc.time()[["elapsed"]]
+  t0 <- proc.time()[["elapsed"]]; c0 <- sum(proc.time()[c("user.self", "sys.self")])
   if (case == "mediation") {
     sig_joint <- sig_sobel <- sig_mc <- logical(reps); conv <- logical(reps)
     for (r in seq_len(reps)) {
@@ -150,9 +150,13 @@ for (n in ns) {
                                      mcse = sqrt(p * (1 - p) / reps), reps = reps,
                                      n_converged = sum(conv), mean_est = mean(est, na.rm = TRUE))
   } else stop("unknown case ", case)
-  timings[[length(timings) + 1]] <- list(n = n, seconds = proc.time()[["elapsed"]] - t0)
+  timings[[length(timings) + 1]] <- list(
+    n = n, seconds = proc.time()[["elapsed"]] - t0,
+    cpu_seconds = sum(proc.time()[c("user.self", "sys.self")]) - c0)
 }
 write_json(list(case = case, reps = reps, seed = seed, lavaan = as.character(packageVersion("lavaan")),
                 R = R.version.string, table = rows, timings = timings,
-                total_seconds = sum(sapply(timings, function(t) t$seconds))),
+                total_seconds = sum(sapply(timings, function(t) t$seconds)),
+                total_cpu_seconds = sum(sapply(timings, function(t) t$cpu_seconds)),
+                load_average = readLines("/proc/loadavg")),
            out, auto_unbox = TRUE, digits = NA, pretty = TRUE)
