@@ -45,6 +45,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "BackendUnavailableError",
+    "BayesResult",
     "BoundaryWarning",
     "ConvergenceWarning",
     "DataError",
@@ -72,3 +73,12 @@ __all__ = [
     "riclpm",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Load ``BayesResult`` on first use, so that ``import pathmodels`` stays light."""
+    if name == "BayesResult":
+        from pathmodels.bayes.result import BayesResult
+
+        return BayesResult
+    raise AttributeError(f"module 'pathmodels' has no attribute {name!r}")

@@ -107,12 +107,20 @@ def fit_cmd(
     ci: Annotated[str | None, typer.Option(help="delta, percentile, bc, bca or mc.")] = None,
     level: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     seed: Annotated[int | None, typer.Option(help="Seed for bootstrap/MC draws.")] = None,
-    backend: Annotated[str, typer.Option(help="pathmodels or semopy.")] = "pathmodels",
+    backend: Annotated[str, typer.Option(help="pathmodels, semopy or pymc.")] = "pathmodels",
+    draws: Annotated[int, typer.Option(help="pymc: posterior draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(help="pymc: tuning steps per chain.")] = 1000,
+    chains: Annotated[int, typer.Option(help="pymc: number of chains.")] = 4,
+    sampler: Annotated[str, typer.Option(help="pymc: NUTS sampler, pymc or nutpie.")] = "pymc",
+    binary: Annotated[str | None, typer.Option(
+        help="pymc: comma-separated binary (0/1) variables, e.g. employ.")] = None,
+    ordinal: Annotated[str | None, typer.Option(
+        help="pymc: comma-separated ordinal variables.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write tables, summary and report here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Fit MODEL to DATA by maximum likelihood and print estimates and effects."""
+    """Fit MODEL to DATA (ML, or Bayesian with --backend pymc); print estimates and effects."""
     from pathmodels.fit import fit
 
     try:
@@ -131,6 +139,12 @@ def fit_cmd(
                 seed=seed,
                 backend=backend,
                 progress=not quiet and not as_json,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                sampler=sampler,
+                binary=_names(binary),
+                ordinal=_names(ordinal),
             )
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
@@ -179,6 +193,10 @@ def report_cmd(
         _fail(str(exc))
         return
     typer.echo(str(write_report(result, out)))
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
 
 
 def main() -> None:
