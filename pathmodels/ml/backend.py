@@ -276,9 +276,11 @@ def _jacobian(fit: MLFit, theta: FloatArray) -> tuple[FloatArray, FloatArray, Fl
     h = 1e-6 * np.maximum(1.0, np.abs(theta))
     plus = theta + np.diag(h)
     minus = theta - np.diag(h)
-    d = fit.derived(np.vstack([plus, minus]))
-    jd = ((d.defined[:k] - d.defined[k:]) / (2 * h[:, None])).T
-    je = ((d.effects[:k] - d.effects[k:]) / (2 * h[:, None])).T
+    # Non-finite := values (1/0) are warned about by the caller; keep numpy quiet here.
+    with np.errstate(all="ignore"):
+        d = fit.derived(np.vstack([plus, minus]))
+        jd = ((d.defined[:k] - d.defined[k:]) / (2 * h[:, None])).T
+        je = ((d.effects[:k] - d.effects[k:]) / (2 * h[:, None])).T
     return jd, je, np.zeros_like(je)
 
 

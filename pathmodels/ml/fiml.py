@@ -207,8 +207,11 @@ class FimlModel(RamModel):
         """Unit observed information: Hessian of −ℓ/N by central differences of the gradient."""
         k = self.npar
         H = np.zeros((k, k))
+        # Steps on each parameter's own scale (its unit-information SD), so that variables
+        # in very small or large units get steps that neither vanish nor swamp them.
+        natural = 1.0 / np.sqrt(np.clip(np.diag(self.expected_information(theta)), 1e-300, None))
         for j in range(k):
-            h = 1e-5 * max(1.0, abs(theta[j]))
+            h = 1e-5 * max(abs(theta[j]), min(natural[j], 1.0))
             e = np.zeros(k)
             e[j] = h
             H[:, j] = (self.gradient(theta + e) - self.gradient(theta - e)) / (2 * h)
