@@ -112,10 +112,12 @@ def fit_cmd(
     tune: Annotated[int, typer.Option(help="pymc: tuning steps per chain.")] = 1000,
     chains: Annotated[int, typer.Option(help="pymc: number of chains.")] = 4,
     sampler: Annotated[str, typer.Option(help="pymc: NUTS sampler, pymc or nutpie.")] = "pymc",
-    binary: Annotated[str | None, typer.Option(
-        help="pymc: comma-separated binary (0/1) variables, e.g. employ.")] = None,
-    ordinal: Annotated[str | None, typer.Option(
-        help="pymc: comma-separated ordinal variables.")] = None,
+    binary: Annotated[
+        str | None, typer.Option(help="pymc: comma-separated binary (0/1) variables, e.g. employ.")
+    ] = None,
+    ordinal: Annotated[
+        str | None, typer.Option(help="pymc: comma-separated ordinal variables.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write tables, summary and report here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -208,10 +210,6 @@ def main() -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _register_extensions() -> None:
     """Import modules that add commands to :data:`app` (simulate, power, report)."""
     import importlib
@@ -225,3 +223,7 @@ def _register_extensions() -> None:
 
 
 _register_extensions()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -16,6 +16,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "InadmissibleSolutionWarning",
+    "MissingDataWarning",
     "ModelSyntaxError",
     "PathModelsError",
     "PathModelsWarning",
@@ -95,6 +96,10 @@ class InadmissibleSolutionWarning(PathModelsWarning):
     """The solution is improper: negative variances, non-positive-definite matrices."""
 
 
+class MissingDataWarning(PathModelsWarning):
+    """Rows were dropped because of missing values (listwise deletion, missing covariates)."""
+
+
 class BoundaryWarning(PathModelsWarning):
     """An estimate lies on (or at) a boundary of its admissible space."""
 
@@ -122,6 +127,8 @@ def close_matches(name: str, valid: Iterable[str], *, n: int = 3) -> str:
     "did you mean 'selfesteem'? Valid names: qol, selfesteem, support"
     """
     pool = sorted(set(valid))
+    if not pool:
+        return "there are none to choose from"
     hits = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     listing = ", ".join(pool) if len(pool) <= 30 else ", ".join(pool[:30]) + ", ..."
     if hits:

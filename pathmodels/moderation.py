@@ -216,6 +216,10 @@ def conditional_effects(
         ci = result.options.get("ci", "percentile")
         if ci == "bc":
             bounds = intervals.bias_corrected_interval(draws, est, level)
+        elif ci == "bca" and boot.jackknife is not None:
+            bounds = intervals.bca_interval(draws, est, evaluate(boot.jackknife), level)
+        elif ci == "delta":
+            bounds = np.column_stack([est - zcrit * se, est + zcrit * se])
         else:
             bounds = intervals.percentile_interval(draws, level)
         lo, hi = bounds[:, 0], bounds[:, 1]

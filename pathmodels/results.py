@@ -83,6 +83,8 @@ class BootstrapDraws:
     converged : bool array (R,)
     admissible : bool array (R,)
     seed : int or None
+    jackknife : array (n, k) or None
+        Leave-one-out estimates, kept for BCa intervals.
     """
 
     kind: str
@@ -90,6 +92,7 @@ class BootstrapDraws:
     converged: np.ndarray
     admissible: np.ndarray
     seed: int | None
+    jackknife: np.ndarray | None = None
 
     @property
     def n_draws(self) -> int:
@@ -415,7 +418,8 @@ def compare(*results: Result, names: list[str] | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Sorted by df: ``df, npar, aic, bic, chisq, chisq_diff, df_diff, pvalue``.
+        Sorted by df, indexed by model: ``df, aic, bic, chisq, chisq_diff, rmsea, df_diff,
+        pvalue`` (``rmsea`` of the difference, multiplied by √G with G groups, as lavaan).
 
     Raises
     ------
@@ -438,6 +442,7 @@ def compare(*results: Result, names: list[str] | None = None) -> pd.DataFrame:
             aic=float(r.fit_measures["aic"]),
             bic=float(r.fit_measures["bic"]),
             n=int(r.fit_measures["n"]),
+            n_groups=int(r.table.ngroups),
         )
         for lab, r in zip(labels, results, strict=True)
     ]

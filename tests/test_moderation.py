@@ -75,3 +75,16 @@ def test_moderator_errors() -> None:
         res.conditional_effects("x")
     with pytest.raises(SpecificationError, match="not an observed variable"):
         res.conditional_effects("ww", products={"xw": ("x", "ww")}, values=None)
+
+
+def test_bca_conditional_intervals_use_the_jackknife() -> None:
+    res = fit_case(CASE, se="bootstrap", n_boot=500, ci="bca", seed=3)
+    assert res.boot is not None and res.boot.jackknife is not None
+    tab = res.conditional_effects("w", PROBES, products={"xw": ("x", "w")})
+    perc = fit_case(CASE, se="bootstrap", n_boot=500, ci="percentile", seed=3)
+    tab_p = perc.conditional_effects("w", PROBES, products={"xw": ("x", "w")})
+    # Same draws, different interval rule: BCa bounds differ from percentile ones.
+    assert not np.allclose(tab["ci_lower"], tab_p["ci_lower"])
+    index = tab[tab["effect"] == "index"].iloc[0]
+    ref = res.estimates.set_index("lhs").loc["index"]
+    np.testing.assert_allclose(index["ci_lower"], ref["ci_lower"], rtol=1e-10)

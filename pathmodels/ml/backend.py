@@ -96,6 +96,12 @@ class MLFit:
         exo = [names[j] for j in range(model.v) if not structure[j].any()]
         if pairs is None:
             pairs = default_pairs(structure, names, exo)
+            # Effects on the indicators of latent variables are measurement, not structure:
+            # leave them out of the default decomposition (ask for them with effects=).
+            indicators = {
+                self.table.rhs[i] for i in range(self.table.n_rows) if self.table.op[i] == "=~"
+            }
+            pairs = [(c, o) for c, o in pairs if o not in indicators]
         else:
             for cause, outcome in pairs:
                 for nm in (cause, outcome):
@@ -239,10 +245,19 @@ def _check_identified(info: FloatArray, fit: MLFit, basis: FloatArray) -> None:
     scaled[zero, :] = 0.0
     scaled[:, zero] = 0.0
     eigval, eigvec = np.linalg.eigh(scaled)
-    if eigval[0] > 1e-10 * max(eigval[-1], 1.0) and not zero.any():
+    tol = 1e-10 * max(eigval[-1], 1.0)
+    if eigval[0] > tol and not zero.any():
         return
-    direction = basis @ (scale * eigvec[:, 0])
-    _raise_unidentified(fit.table, direction)
+    # Involvement of each parameter in the whole null space (a basis-free measure, so the
+    # message is the same on every run even when several directions are unidentified).
+    null = eigvec[:, eigval <= tol]
+    weights = (
+        np.sqrt(np.sum((basis @ (scale[:, None] * null)) ** 2, axis=1))
+        if null.size
+        else np.zeros(basis.shape[0])
+    )
+    weights = np.maximum(weights, np.abs(basis @ zero.astype(float)))
+    _raise_unidentified(fit.table, weights)
 
 
 def _raise_unidentified(table: ParameterTable, direction: FloatArray) -> None:
@@ -525,9 +540,11 @@ def fit_ml(
             eigval, eigvec = np.linalg.eigh(info)
             names = _free_names(table)
             v = np.abs(eigvec[:, 0]) / max(float(np.max(np.abs(eigvec[:, 0]))), 1e-300)
-            hint = " Parameters involved: " + ", ".join(
-                names[j] for j in np.argsort(-v) if v[j] > 0.1
-            )[:300] + "."
+            hint = (
+                " Parameters involved: "
+                + ", ".join(names[j] for j in np.argsort(-v) if v[j] > 0.1)[:300]
+                + "."
+            )
         except (np.linalg.LinAlgError, ValueError):
             hint = ""
         raise SpecificationError(
@@ -612,11 +629,13 @@ def fit_ml(
     def_names = [n for n, _ in table.definitions]
     for name, val in zip(def_names, def_vals, strict=True):
         if not np.isfinite(val):
-            notes.append((
-                InadmissibleSolutionWarning,
-                f"defined parameter {name!r} is {val} at the estimates (e.g. the log of a "
-                "negative number or a division by zero); check its expression",
-            ))
+            notes.append(
+                (
+                    InadmissibleSolutionWarning,
+                    f"defined parameter {name!r} is {val} at the estimates (e.g. the log of a "
+                    "negative number or a division by zero); check its expression",
+                )
+            )
     nr, nd = rows.size, def_vals.size
     # One column dict for parameters and := rows, one for effects; frames are built once.
     est_cols: dict[str, Any] = {
@@ -683,15 +702,20 @@ def fit_ml(
                     "replicates failed to converge; intervals rest on the rest",
                 )
             )
-        if ci in ("delta",):
-            ci = "percentile"
-        if ci == "percentile" or ci == "mc":
+        if ci == "delta":
+            # se="bootstrap" with ci="delta": est ± z·SE with the bootstrap SE (lavaan's
+            # boot.ci.type = "norm").
+            boot_sd = np.nanstd(all_draws, axis=0, ddof=1)
+            bounds = np.column_stack([all_est - zcrit * boot_sd, all_est + zcrit * boot_sd])
+        elif ci == "percentile" or ci == "mc":
             bounds = intervals.percentile_interval(all_draws, level)
         elif ci == "bc":
             bounds = intervals.bias_corrected_interval(all_draws, all_est, level)
         else:
             jack = jackknife_draws(fit, theta)
-            jd_ = fit.derived(np.where(np.isnan(jack), theta, jack))
+            jack = np.where(np.isnan(jack), theta, jack)
+            boot = BootstrapDraws(kind, draws, ok, adm, options.get("seed"), jackknife=jack)
+            jd_ = fit.derived(jack)
             jvals = np.hstack([jd_.rows, jd_.defined, jd_.effects])
             bounds = intervals.bca_interval(all_draws, all_est, jvals, level)
         fixed_rows = np.concatenate([table.free == 0, np.zeros(nd + eff_vals.size, dtype=bool)])
@@ -716,6 +740,9 @@ def fit_ml(
         else compute_fit_measures(fit.model, theta, data, table)
     )
     fm["converged"] = bool(est.converged)
+    # A saturated model's chi-square is zero up to rounding; do not print "-0.000".
+    if abs(fm.get("chisq", 0.0)) < 1e-10 * max(1.0, fm.get("baseline_chisq", 1.0)):
+        fm["chisq"] = 0.0
     notes += _admissibility(fit, theta, std)
     seen = set()
     messages = []

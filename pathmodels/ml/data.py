@@ -11,20 +11,17 @@ import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from types import FrameType
 
 import numpy as np
 import pandas as pd
 
 from pathmodels._typing import FloatArray
-from pathmodels.exceptions import DataError, PathModelsWarning, close_matches
+from pathmodels.exceptions import DataError, MissingDataWarning, close_matches
 from pathmodels.ml.ram import GroupData
 from pathmodels.spec.table import ParameterTable
 
 __all__ = ["MissingDataWarning", "PreparedData", "prepare_data"]
-
-
-class MissingDataWarning(PathModelsWarning):
-    """Rows were dropped because of missing values (listwise deletion)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ def _user_stacklevel() -> int:
     ``pm.fit(...)`` line however many of our own frames lie in between.
     """
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame = sys._getframe(1)  # the caller of this helper, which calls warnings.warn
+    frame: FrameType | None = sys._getframe(1)  # the caller, which calls warnings.warn
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame = frame.f_back
@@ -72,8 +69,9 @@ def _check_frame(data: object) -> pd.DataFrame:
     cols = [str(c) for c in frame.columns]
     dups = sorted(c for c, k in Counter(cols).items() if k > 1)
     if dups:
-        raise DataError(f"duplicate column name(s) {', '.join(dups)}; rename them so each "
-                        "variable appears once")
+        raise DataError(
+            f"duplicate column name(s) {', '.join(dups)}; rename them so each variable appears once"
+        )
     if frame.shape[0] == 0:
         raise DataError("data has no rows")
     return frame
@@ -81,8 +79,11 @@ def _check_frame(data: object) -> pd.DataFrame:
 
 def _is_real_numeric(dtype: object) -> bool:
     """Numeric and real: complex numbers cannot be modelled (casting drops the imaginary part)."""
-    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-                and not pd.api.types.is_complex_dtype(dtype))
+    return bool(
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not pd.api.types.is_complex_dtype(dtype)
+    )
 
 
 def _numeric_column(frame: pd.DataFrame, name: str) -> FloatArray:
@@ -90,11 +91,14 @@ def _numeric_column(frame: pd.DataFrame, name: str) -> FloatArray:
     if pd.api.types.is_bool_dtype(col):
         return col.astype(float).to_numpy()
     if col.isna().all():
-        raise DataError(f"column {name!r} is entirely missing; drop it from the model or "
-                        "supply its values")
+        raise DataError(
+            f"column {name!r} is entirely missing; drop it from the model or supply its values"
+        )
     if pd.api.types.is_complex_dtype(col):
-        raise DataError(f"column {name!r} holds complex numbers; pathmodels models real "
-                        "values — keep the real part (e.g. data[col].real) or drop it")
+        raise DataError(
+            f"column {name!r} holds complex numbers; pathmodels models real "
+            "values — keep the real part (e.g. data[col].real) or drop it"
+        )
     if not pd.api.types.is_numeric_dtype(col):
         sample = col.dropna().astype(str).unique()[:3]
         raise DataError(
@@ -103,8 +107,10 @@ def _numeric_column(frame: pd.DataFrame, name: str) -> FloatArray:
         )
     values = col.to_numpy(dtype=float, na_value=np.nan)
     if np.isinf(values).any():
-        raise DataError(f"column {name!r} contains infinite values in rows "
-                        f"{np.flatnonzero(np.isinf(values))[:5].tolist()}; replace or drop them")
+        raise DataError(
+            f"column {name!r} contains infinite values in rows "
+            f"{np.flatnonzero(np.isinf(values))[:5].tolist()}; replace or drop them"
+        )
     return values
 
 
@@ -173,26 +179,34 @@ def prepare_data(
     matrix = np.column_stack([values[v] for v in roles.observed])
     for j, v in enumerate(roles.observed):
         if np.isnan(matrix[:, j]).all():
-            raise DataError(f"column {v!r} is entirely missing; drop it from the model or "
-                            "supply its values")
+            raise DataError(
+                f"column {v!r} is entirely missing; drop it from the model or supply its values"
+            )
 
     # Groups.
     if group is not None:
         if group not in columns:
-            raise DataError(f"group column {group!r} is not in the data; "
-                            + close_matches(group, columns))
+            raise DataError(
+                f"group column {group!r} is not in the data; " + close_matches(group, columns)
+            )
         if group in needed:
-            raise DataError(f"group column {group!r} is also a variable of the model; a group "
-                            "column holds a few categories that split the sample — pass another "
-                            "column as group= or drop it from the model")
+            raise DataError(
+                f"group column {group!r} is also a variable of the model; a group "
+                "column holds a few categories that split the sample — pass another "
+                "column as group= or drop it from the model"
+            )
         gcol = frame[group]
         if gcol.isna().any():
-            raise DataError(f"group column {group!r} has {int(gcol.isna().sum())} missing "
-                            "value(s); drop those rows or give them a group")
+            raise DataError(
+                f"group column {group!r} has {int(gcol.isna().sum())} missing "
+                "value(s); drop those rows or give them a group"
+            )
         labels = tuple(pd.unique(gcol))
         if len(labels) != table.ngroups:
-            raise DataError(f"group column {group!r} has {len(labels)} groups but the table was "
-                            f"built for {table.ngroups}")
+            raise DataError(
+                f"group column {group!r} has {len(labels)} groups but the table was "
+                f"built for {table.ngroups}"
+            )
         masks = [(gcol == lab).to_numpy() for lab in labels]
     else:
         labels = (1,)
@@ -213,8 +227,11 @@ def prepare_data(
         keep = ~incomplete
     else:
         exo_cols = [j for j, v in enumerate(roles.observed) if v in roles.exogenous_x]
-        exo_missing = np.isnan(matrix[:, exo_cols]).any(axis=1) if exo_cols else \
-            np.zeros(matrix.shape[0], dtype=bool)
+        exo_missing = (
+            np.isnan(matrix[:, exo_cols]).any(axis=1)
+            if exo_cols
+            else np.zeros(matrix.shape[0], dtype=bool)
+        )
         if exo_missing.any():
             warnings.warn(
                 MissingDataWarning(
@@ -239,8 +256,10 @@ def prepare_data(
         keep = ~all_missing
     n_used = int(keep.sum())
     if 2 <= n_used < table.npar:
-        raise DataError(f"N = {n_used} rows is smaller than the {table.npar} free parameters; "
-                        "collect more data or simplify the model")
+        raise DataError(
+            f"N = {n_used} rows is smaller than the {table.npar} free parameters; "
+            "collect more data or simplify the model"
+        )
     arrays = []
     moments = []
     p = len(roles.observed)
@@ -260,16 +279,20 @@ def prepare_data(
         n_obs = observed.sum(axis=0)
         few = [roles.observed[j] for j in range(p) if n_obs[j] < 2]
         if few:
-            raise DataError(f"column {few[0]!r} has {int(n_obs[roles.observed.index(few[0])])} "
-                            f"observed value(s){where}; at least 2 are needed to estimate its "
-                            "variance — supply more values or drop it from the model")
+            raise DataError(
+                f"column {few[0]!r} has {int(n_obs[roles.observed.index(few[0])])} "
+                f"observed value(s){where}; at least 2 are needed to estimate its "
+                "variance — supply more values or drop it from the model"
+            )
         joint = observed.T.astype(float) @ observed.astype(float)
         never = np.argwhere(joint == 0)
         if never.size:
             a, b = roles.observed[never[0][0]], roles.observed[never[0][1]]
-            raise DataError(f"variables {a!r} and {b!r} are never observed together{where} (no "
-                            "row has both), so their covariance cannot be estimated; FIML "
-                            "needs some rows where both are observed")
+            raise DataError(
+                f"variables {a!r} and {b!r} are never observed together{where} (no "
+                "row has both), so their covariance cannot be estimated; FIML "
+                "needs some rows where both are observed"
+            )
         if missing == "listwise" or not np.isnan(arr).any():
             with np.errstate(over="ignore", invalid="ignore"):  # _check_scale reports overflow
                 mean = arr.mean(axis=0)
@@ -303,8 +326,9 @@ def prepare_data(
 _MAX_VARIANCE_RATIO = 1e12
 
 
-def _check_scale(arr: FloatArray, mean: FloatArray, cov: FloatArray, names: tuple[str, ...],
-                 where: str) -> None:
+def _check_scale(
+    arr: FloatArray, mean: FloatArray, cov: FloatArray, names: tuple[str, ...], where: str
+) -> None:
     """Constant columns, overflowing values and variances too far apart to fit."""
     with np.errstate(invalid="ignore", over="ignore"):
         var = np.diag(cov)
@@ -323,8 +347,10 @@ def _check_scale(arr: FloatArray, mean: FloatArray, cov: FloatArray, names: tupl
             continue
         col = arr[:, j][~np.isnan(arr[:, j])]
         if np.unique(col).size == 1:
-            raise DataError(f"column {name!r} is constant{where} (every value is {col[0]:g}); "
-                            "a constant cannot be modelled — drop it from the model")
+            raise DataError(
+                f"column {name!r} is constant{where} (every value is {col[0]:g}); "
+                "a constant cannot be modelled — drop it from the model"
+            )
         raise DataError(
             f"column {name!r} varies too little{where} to be modelled (SD {sd[j]:.3g} against "
             f"a mean of {mean[j]:.3g}); rescale it (e.g. subtract its mean and multiply by a "

@@ -5,8 +5,8 @@ backtracking line search, started from least-squares values; it converges in a h
 steps on path models and CFA/SEM, to a gradient far below lavaan's ``rel.tol = 1e-10``.
 Models with general ``==``/``<``/``>`` constraints use SLSQP with the analytic gradient.
 Recursive observed-variable models with uncorrelated residuals and no equality
-constraints have a closed form (per-equation least squares, see :mod:`pathmodels.ml.closed`),
-used as the start, so scoring stops at once.
+constraints have a closed form (per-equation least squares): the start values are those
+least-squares estimates, so scoring stops at once.
 """
 
 from __future__ import annotations
