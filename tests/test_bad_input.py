@@ -3,14 +3,15 @@
 One test per kind of mistake a user makes (issue 3, item 9): syntax errors, unknown or
 misspelled names, unusable columns, too little data, unidentified models, NaN/inf and
 duplicate columns. Each asserts the exception *type* and that the message says what is
-wrong, where, and how to fix it. Gaps in code this file's author could not change are
-``xfail(strict=True)`` with the reason; ``tests/test_properties.py`` fuzzes the same
-surface with hypothesis.
+wrong, where, and how to fix it. The "edge models" and "units" sections began as strict
+xfails pinning engine gaps and now hold the fixed behaviour; ``tests/test_properties.py``
+fuzzes the same surface with hypothesis.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,6 @@ import pathmodels as pm
 from pathmodels.exceptions import (
     DataError,
     ModelSyntaxError,
-    PathModelsError,
     PathModelsWarning,
     SpecificationError,
 )
@@ -93,7 +93,8 @@ def test_syntax_error_message_matches_style_guide_layout() -> None:
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "# only a comment\n! and another"])
 def test_empty_syntax(text: str) -> None:
-    with pytest.raises(ModelSyntaxError, match=r"empty; write at least one formula, e\.g\. 'y ~ x'"):
+    with pytest.raises(ModelSyntaxError,
+                       match=r"empty; write at least one formula, e\.g\. 'y ~ x'"):
         pm.Spec.from_syntax(text)
 
 
@@ -439,14 +440,11 @@ def test_singular_information_names_the_parameters(data: pd.DataFrame) -> None:
     assert "Fix one of them (e.g. a loading to 1 or a path to 0)" in msg
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/backend.py (fit_ml): the df < 0 error counts parameters and moments but "
-    "does not name the parameters (here the feedback loop m ~ y, y ~ m)"
-))
 def test_more_parameters_than_moments_names_the_parameters(data: pd.DataFrame) -> None:
     with pytest.raises(SpecificationError) as info:
         pm.fit("m ~ x + y\ny ~ m + x", data)
-    assert "m ~ y" in str(info.value) and "y ~ m" in str(info.value)
+    involved = str(info.value).partition("Parameters involved: ")[2]
+    assert "m ~ y" in involved and "y ~ m" in involved  # the feedback loop
 
 
 # --------------------------------------------------------------------------- groups
@@ -476,90 +474,113 @@ def test_group_with_too_few_rows(data: pd.DataFrame) -> None:
         pm.fit("y ~ x", data.assign(g=g), group="g")
 
 
-# --------------------------------------------------------------------------- gaps elsewhere
+# --------------------------------------------------------------------------- edge models
+# Each of these raised a bare numpy/Python error or gave a silent number until the gap was
+# pinned here by a strict xfail and fixed in the engine (commits 839e97a, 7a97f14).
 
 
-def _only_our_errors(call: object) -> None:
-    """Run *call*; a pathmodels error or a Result is fine, anything else is a bug."""
-    try:
-        call()  # type: ignore[operator]
-    except PathModelsError:
-        pass
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/spec/__init__.py (as_spec): text without '~', ':=' or '==' is taken for a "
-    "library model name, so lavaan syntax the parser would reject ('y | t1') is reported as "
-    "an unknown library model instead of a ModelSyntaxError at the '|'"
-))
 def test_threshold_syntax_is_a_syntax_error_in_fit(data: pd.DataFrame) -> None:
-    with pytest.raises(ModelSyntaxError, match="thresholds"):
+    # not mistaken for the name of a library model
+    with pytest.raises(ModelSyntaxError, match=r"line 1, column 3: thresholds \(\|\) are only "
+                       r"used with ordinal data"):
         pm.fit("y | t1", data)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/estimate.py (scoring): a model with no free parameters (every path and "
-    "variance fixed) raises a bare ValueError from np.max of an empty gradient; lavaan fits "
-    "it (chi-square test of the fixed model)"
-))
 def test_model_without_free_parameters(data: pd.DataFrame) -> None:
-    _only_our_errors(lambda: pm.fit("y ~ 0.5*x\ny ~~ 1*y", data))
+    # lavaan fits a fully fixed model: its chi-square tests the fixed values
+    res = pm.fit("y ~ 0.5*x\ny ~~ 1*y", data)
+    assert res.fit_measures["npar"] == 0
+    assert res.fit_measures["df"] == 2
+    xy = data[["x", "y"]].to_numpy()
+    S = np.cov(xy, rowvar=False, bias=True)
+    sigma = np.array([[S[0, 0], 0.5 * S[0, 0]], [0.5 * S[0, 0], 0.25 * S[0, 0] + 1.0]])
+    f_ml = (np.linalg.slogdet(sigma)[1] - np.linalg.slogdet(S)[1]
+            + np.trace(S @ np.linalg.inv(sigma)) - 2)
+    assert res.fit_measures["chisq"] == pytest.approx(len(data) * f_ml, rel=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/fitmeasures.py (_rms): a one-variable model 'y ~ 1' raises "
-    "ZeroDivisionError computing SRMR without off-diagonal elements"
-))
 def test_single_variable_model(data: pd.DataFrame) -> None:
-    _only_our_errors(lambda: pm.fit("y ~ 1", data))
+    res = pm.fit("y ~ 1", data)
+    est = res.estimates.set_index(["lhs", "op"])
+    y = data["y"].to_numpy()
+    assert est.loc[("y", "~1"), "est"] == pytest.approx(y.mean(), rel=1e-8)
+    assert est.loc[("y", "~~"), "est"] == pytest.approx(y.var(), rel=1e-8)
+    assert est.loc[("y", "~1"), "se"] == pytest.approx(np.sqrt(y.var() / y.size), rel=1e-6)
+    assert res.fit_measures["df"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/ram.py (discrepancy) via backend.bootstrap_draws: a bootstrap resample "
-    "with a singular covariance raises numpy LinAlgError instead of counting the replicate "
-    "as failed"
-))
-def test_bootstrap_of_a_tiny_sample(data: pd.DataFrame) -> None:
-    _only_our_errors(lambda: pm.fit("y ~ x", data.iloc[:5], se="bootstrap", n_boot=50, seed=1))
+def test_bootstrap_of_a_tiny_sample_counts_failed_resamples(data: pd.DataFrame) -> None:
+    res = pm.fit("y ~ x", data.iloc[:5], se="bootstrap", n_boot=50, seed=1)
+    assert res.boot is not None
+    # 5 rows: some resamples repeat one row or two and cannot be fitted
+    assert 0 < res.boot.n_failed < 50
+    assert f"(failed {res.boot.n_failed}, " in res.summary()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/backend.py (_check_identified): the singularity test compares eigenvalues "
-    "of the unscaled information matrix with 1e-9 * max(eigenvalue, 1), so a variable "
-    "measured in other units (SD ~1000, e.g. income) is reported as 'not identified'; "
-    "scaling the information to unit diagonal first would fix it"
-))
 def test_variable_in_large_units_is_not_reported_unidentified(data: pd.DataFrame) -> None:
     small = pm.fit("m ~ x\ny ~ b*m + x", data)
     big = pm.fit("m ~ x\ny ~ b*m + x", data.assign(y=data["y"] * 1000.0))
     assert big.params["b"] == pytest.approx(1000.0 * small.params["b"], rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/backend.py (_check_identified): with a mean structure (FIML or "
-    "meanstructure=True), a covariate with mean ~1000 (e.g. a year or an income) makes the "
-    "intercept look unidentified, for the same unscaled-eigenvalue reason"
-))
 def test_large_mean_with_fiml_is_not_reported_unidentified(data: pd.DataFrame) -> None:
-    res = pm.fit("m ~ x\ny ~ m\nx ~~ x", data.assign(x=data["x"] + 1000.0), missing="fiml")
-    assert res.converged
+    plain = pm.fit("m ~ x\ny ~ m\nx ~~ x", data, missing="fiml")
+    shifted = pm.fit("m ~ x\ny ~ m\nx ~~ x", data.assign(x=data["x"] + 1000.0),
+                     missing="fiml")
+    assert shifted.converged
+    slopes = ["m~x", "y~m"]
+    np.testing.assert_allclose(shifted.params[slopes], plain.params[slopes], rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/ram.py / estimate.py: in a CFA an indicator on another scale (x * 1e4) "
-    "makes the optimiser raise numpy LinAlgError instead of converging or warning"
-))
-@pytest.mark.parametrize("scale", [1e4, 1e6])
-def test_cfa_indicator_on_another_scale(data: pd.DataFrame, scale: float) -> None:
-    frame = data.assign(z=data["x"] + data["m"] + data["y"] + data["z"], x=data["x"] * scale)
-    _only_our_errors(lambda: pm.fit("f =~ x + m + y\nz ~ f", frame))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/backend.py (fit_ml): a ':=' value that is NaN or infinite (log of a "
-    "negative number, 1/0) is returned without a warning — 'never a silent number'"
-))
 def test_undefined_defined_parameter_warns(data: pd.DataFrame) -> None:
-    with pytest.warns(PathModelsWarning, match="ratio"):
+    with pytest.warns(PathModelsWarning, match=r"defined parameter 'ratio' is nan at the "
+                      r"estimates .*check its expression"):
         res = pm.fit("y ~ a*x\nratio := log(-a - 10)", data)
-    assert any("ratio" in w for w in res.warnings)
+    assert any(w.startswith("defined parameter 'ratio'") for w in res.warnings)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def _cfa_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=300)
+    frame = pd.DataFrame({v: f + rng.normal(size=300) for v in ("x", "m", "y")})
+    frame["z"] = 0.5 * f + rng.normal(size=300)
+    return frame
+
+
+def _check_rescaled_fit(scale: float, missing: str) -> None:
+    # Rescaling one indicator rescales its loading and residual variance and changes
+    # nothing else. FIML's optimiser stops at a gradient near 1e-6 (as lavaan's), which
+    # leaves estimates equal to about 1e-5 relative; listwise fits agree to 1e-6.
+    rel = 1e-6 if missing == "listwise" else 1e-4
+    frame = _cfa_frame()
+    model = "f =~ m + x + y\nz ~ f"
+    plain = pm.fit(model, frame, missing=missing)
+    scaled = pm.fit(model, frame.assign(x=frame["x"] * scale), missing=missing)
+    assert scaled.fit_measures["chisq"] == pytest.approx(plain.fit_measures["chisq"], rel=rel)
+    assert scaled.params["f=~x"] == pytest.approx(scale * plain.params["f=~x"], rel=rel)
+    assert scaled.params["x~~x"] == pytest.approx(scale**2 * plain.params["x~~x"], rel=rel)
+    assert scaled.params["z~f"] == pytest.approx(plain.params["z~f"], rel=rel)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e4, 1e5])
+def test_cfa_indicator_on_another_scale(scale: float) -> None:
+    # raised numpy LinAlgError or 'not identified' before the engine's scaled checks
+    _check_rescaled_fit(scale, "listwise")
+
+
+@pytest.mark.parametrize("scale", [1e-3, 10.0, 1e4])
+def test_cfa_indicator_on_another_scale_fiml(scale: float) -> None:
+    # 1e-3 was reported 'not identified' before FIML's observed information took steps on
+    # each parameter's own scale (commit 7a97f14)
+    _check_rescaled_fit(scale, "fiml")
+
+
+def test_infinite_defined_parameter_warns_only_with_our_warning(data: pd.DataFrame) -> None:
+    # the numeric Jacobian of an infinite value leaked numpy's RuntimeWarning (inf - inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(PathModelsWarning, match=r"defined parameter 'ratio' is inf"):
+            pm.fit("y ~ a*x\nratio := a/0", data)

@@ -126,18 +126,28 @@ class Formula:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """``name := expression``: a defined (derived) parameter."""
+    """``name := expression``: a defined (derived) parameter.
+
+    ``line``/``column`` locate the expression; ``source_line`` is the full line it sits
+    on (None when it spans lines), printed with a caret under expression errors.
+    """
 
     name: str
     expression: str
     line: int
     column: int
     source: str
+    source_line: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
-    """``expr op expr`` with ``op`` one of ``==``, ``<``, ``>``."""
+    """``expr op expr`` with ``op`` one of ``==``, ``<``, ``>``.
+
+    ``line``/``column`` locate the left expression and ``rhs_line``/``rhs_column`` the
+    right one; ``source_line``/``rhs_source_line`` are their full lines (None when an
+    expression spans lines), printed with a caret under expression errors.
+    """
 
     lhs: str
     op: Literal["==", "<", ">"]
@@ -145,6 +155,10 @@ class Constraint:
     line: int
     column: int
     source: str
+    source_line: str | None = None
+    rhs_line: int = 0
+    rhs_column: int = 0
+    rhs_source_line: str | None = None
 
 
 Statement = Formula | Definition | Constraint
@@ -246,6 +260,11 @@ class _Cursor:
             column=last.column + len(last.text),
             source_line=self.lines[last.line - 1],
         )
+
+
+def _full_line(tokens: list[Token], lines: list[str]) -> str | None:
+    """The line the tokens sit on, or None when they span lines."""
+    return lines[tokens[0].line - 1] if tokens[0].line == tokens[-1].line else None
 
 
 def _source_text(tokens: list[Token], lines: list[str]) -> str:
@@ -414,7 +433,7 @@ def _read_term(cur: _Cursor, *, allow_one: bool) -> Term:
             saved = cur.i
             mod = _read_modifier(cur)
             if cur.at("*"):
-                star = cur.next()
+                cur.next()  # the '*'
                 if cur.peek() is None:
                     # caret where the variable should be, just after the '*'
                     cur.fail_end("expected a variable after '*'")
@@ -500,6 +519,7 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
                 line=rhs_tokens[0].line,
                 column=rhs_tokens[0].column,
                 source=source,
+                source_line=_full_line(rhs_tokens, lines),
             )
         lhs_text = _source_text(tokens[:op_index], lines)
         return Constraint(
@@ -509,6 +529,10 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
             line=tokens[0].line,
             column=tokens[0].column,
             source=source,
+            source_line=_full_line(tokens[:op_index], lines),
+            rhs_line=rhs_tokens[0].line,
+            rhs_column=rhs_tokens[0].column,
+            rhs_source_line=_full_line(rhs_tokens, lines),
         )
     # Relation: lhs variables separated by '+'.
     lhs: list[str] = []

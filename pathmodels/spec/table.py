@@ -543,14 +543,17 @@ def build_table(statements: Sequence[Statement], options: TableOptions | None = 
                 "new name"
             )
         expr = parse_expression(d.expression, line=d.line, column_offset=d.column - 1,
-                                source_line=d.source if "\n" not in d.source else None)
+                                source_line=d.source_line)
         _check_names(expr.names, known, d.line, d.name)
         definitions.append((d.name, expr))
         known.add(d.name)
     constraints: list[tuple[Expression, str, Expression]] = []
     for c in cons:
-        a = parse_expression(c.lhs, line=c.line, column_offset=c.column - 1)
-        b = parse_expression(c.rhs, line=c.line)
+        a = parse_expression(c.lhs, line=c.line, column_offset=c.column - 1,
+                             source_line=c.source_line)
+        b = parse_expression(c.rhs, line=c.rhs_line or c.line,
+                             column_offset=max(c.rhs_column - 1, 0),
+                             source_line=c.rhs_source_line)
         _check_names(a.names + b.names, known, c.line, f"{c.lhs} {c.op} {c.rhs}")
         # a == b between two free labels: merge indices (no optimiser constraint needed).
         if (c.op == "==" and len(a.names) == 1 and len(b.names) == 1 and str(a) == a.names[0]
