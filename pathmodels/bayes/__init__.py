@@ -77,6 +77,12 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
         raise SpecificationError("binary= and ordinal= take a list of names, e.g. "
                                  "binary=['employ']")
     opts["binary"], opts["ordinal"] = tuple(opts["binary"]), tuple(opts["ordinal"])
+    for name in ("binary", "ordinal"):
+        vals = opts[name]
+        if len(vals) > 1 and all(isinstance(v, str) and len(v) == 1 for v in vals):
+            raise SpecificationError(
+                f"{name}= takes a list of names, e.g. {name}=['{''.join(vals)}']; it received "
+                f"the letters of {''.join(vals)!r}")
     if opts["priors"] is not None and not hasattr(opts["priors"], "items"):
         raise SpecificationError("priors= must be a mapping such as {'a': ('normal', 0, 1)}")
     if opts["sampler"] == "nutpie":

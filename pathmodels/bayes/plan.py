@@ -343,10 +343,14 @@ class Plan:
         for i in range(t.n_rows):
             if t.op[i] not in _RAM_OPS:
                 continue
-            keys = {self.row_key(i, with_group=False), self.row_key(i, with_group=True)}
+            keys = {self.row_key(i, with_group=False)}
+            if t.ngroups > 1:
+                keys.add(self.row_key(i, with_group=True))
             if t.op[i] == "~~" and t.lhs[i] != t.rhs[i]:
                 swapped = f"{t.rhs[i]}~~{t.lhs[i]}"
-                keys |= {swapped, swapped + f".g{int(t.group[i])}"}
+                keys.add(swapped)
+                if t.ngroups > 1:
+                    keys.add(swapped + f".g{int(t.group[i])}")
             for key in keys:
                 if t.free[i] > 0:
                     names.setdefault(key, set()).add(int(t.free[i]) - 1)
@@ -385,8 +389,14 @@ class Plan:
                     "priors apply to free parameters only — free it in the syntax first")
             targets = labels.get(norm) or names.get(norm)
             if not targets:
+                hint = close_matches(norm, valid).split("?")[0] + "? " if close_matches(
+                    norm, valid).startswith("did you mean") else ""
+                shown = sorted(names)[:12]
                 raise SpecificationError(
-                    f"priors: the model has no parameter {key!r}; " + close_matches(norm, valid))
+                    f"priors: the model has no parameter {key!r}; {hint}Valid keys are labels "
+                    f"({', '.join(sorted(labels)) or 'none'}), parameters written lhs op rhs "
+                    f"({', '.join(shown)}{', ...' if len(names) > 12 else ''}) and operator "
+                    f"classes ({', '.join(OPERATOR_KEYS)})")
             prior = parse_prior(value, key)
             for k in targets:
                 if k in specific and specific[k][1] != prior:

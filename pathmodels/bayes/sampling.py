@@ -153,6 +153,9 @@ def run_sampler(plan: Plan, options: dict[str, Any]) -> Draws:
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", message=".*samples per chain.*")
+        # PyMC's worker processes fork a process that has (idle) numba/BLAS threads.
+        warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*",
+                                category=DeprecationWarning)
         if sampler == "nutpie":
             return _run_nutpie(plan, bundle, reused, options, seed, t0, chains, draws, tune)
         return _run_pymc(plan, bundle, reused, options, seed, t0, chains, draws, tune)
