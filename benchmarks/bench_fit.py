@@ -194,24 +194,6 @@ def boot_ci_check(result: pm.Result, case: LavaanCase, which: str) -> float:
 
 
 # --------------------------------------------------------------------------- timing
-def time_runs(fn: Callable[[], Any], repeats: int) -> tuple[list[float], list[float], Any]:
-    """One warm-up, then ``repeats`` timed calls.
-
-    Returns wall seconds (perf_counter), CPU seconds of this process (process_time: other
-    processes on a shared machine hardly move it) and the last output.
-    """
-    out = fn()
-    secs, cpus = [], []
-    for _ in range(repeats):
-        gc.collect()
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        out = fn()
-        secs.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return secs, cpus, out
-
-
 def blas_info() -> list[dict[str, Any]]:
     return [
         {k: d.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
@@ -228,20 +210,33 @@ class Row:
     cpu_1: list[float] = field(default_factory=list)
     lavaan: float | None = None
     lavaan_cpu: float | None = None
+    # --paired: lavaan's time of the run just before each of ours
+    lav_walls: list[float] = field(default_factory=list)
+    lav_cpus: list[float] = field(default_factory=list)
     check: dict[str, Any] = field(default_factory=dict)
     ci_dev_se: float = float("nan")
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.lav_walls)
 
     @staticmethod
     def med(xs: list[float]) -> float | None:
         return statistics.median(xs) if xs else None
 
     def ratio(self, xs: list[float]) -> float | None:
+        """lavaan / ours: median of the pair ratios (--paired), else ratio of medians."""
+        if self.paired and len(xs) == len(self.lav_walls):
+            return statistics.median(a / b for a, b in zip(self.lav_walls, xs, strict=True))
         m = self.med(xs)
         return None if m is None or self.lavaan is None else self.lavaan / m
 
     def cpu_ratio(self) -> float | None:
+        if self.paired and len(self.cpu_1) == len(self.lav_cpus):
+            pairs = [(a, b) for a, b in zip(self.lav_cpus, self.cpu_1, strict=True) if b > 0]
+            return statistics.median(a / b for a, b in pairs) if pairs else None
         m = self.med(self.cpu_1)
-        return None if m is None or not self.lavaan_cpu else self.lavaan_cpu / m
+        return None if not m or not self.lavaan_cpu else self.lavaan_cpu / m
 
     def passed(self) -> bool | None:
         ratios = [
@@ -252,31 +247,158 @@ class Row:
         return all(r >= self.task.target for r in ratios) and bool(self.check.get("ok"))
 
 
-def run_task(task: Task, repeats: int, modes: list[str]) -> Row:
-    case = load_case(task.case)
-
+def make_job(case: LavaanCase, task: Task) -> Callable[[], list[pm.Result]]:
     def job() -> list[pm.Result]:
         return [fit_case(case, **kw) for kw in task.runs]
 
-    row = Row(task, n=len(case.data))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PathModelsWarning)
-        for mode in modes:
-            if mode == "1":
-                with threadpool_limits(limits=1, user_api="blas"):
-                    secs, cpus, results = time_runs(job, repeats)
-                row.ours_1, row.cpu_1 = secs, cpus
-            else:
-                secs, _, results = time_runs(job, repeats)
-                row.ours_default = secs
+    return job
+
+
+def timed_once(job: Callable[[], Any], mode: str) -> tuple[float, float, Any]:
+    """Wall and CPU seconds of one call, BLAS pinned to one thread when mode == "1"."""
+    gc.collect()
+    with threadpool_limits(limits=1, user_api="blas") if mode == "1" else _nothing():
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        out = job()
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+    return wall, cpu, out
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def record(row: Row, mode: str, wall: float, cpu: float) -> None:
+    if mode == "1":
+        row.ours_1.append(wall)
+        row.cpu_1.append(cpu)
+    else:
+        row.ours_default.append(wall)
+
+
+def finish_checks(row: Row, case: LavaanCase, results: list[pm.Result]) -> None:
     row.check = estimate_check(results[0], case)
     for r in results[1:]:
         c = estimate_check(r, case)
         row.check["ok"] = row.check["ok"] and c["ok"]
         row.check["max_abs_diff"] = max(row.check["max_abs_diff"], c["max_abs_diff"])
-    if task.boot_ref:
-        row.ci_dev_se = boot_ci_check(results[0], case, task.boot_ref)
+    if row.task.boot_ref:
+        row.ci_dev_se = boot_ci_check(results[0], case, row.task.boot_ref)
+
+
+def run_task(task: Task, repeats: int, modes: list[str]) -> Row:
+    """Ours alone: per mode one warm-up, then ``repeats`` timed runs."""
+    case = load_case(task.case)
+    job = make_job(case, task)
+    row = Row(task, n=len(case.data))
+    results: list[pm.Result] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PathModelsWarning)
+        for mode in modes:
+            timed_once(job, mode)
+            for _ in range(repeats):
+                wall, cpu, results = timed_once(job, mode)
+                record(row, mode, wall, cpu)
+    finish_checks(row, case, results)
     return row
+
+
+class LavaanServer:
+    """``Rscript benchmarks/lavaan_bench.R --serve``: one lavaan run per request."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            ["Rscript", str(R_SCRIPT), "--serve"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        hello = self._read()
+        self.versions: dict[str, Any] = hello["versions"]
+        self.machine: dict[str, Any] = hello["machine"]
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the lavaan server (Rscript benchmarks/lavaan_bench.R --serve) died")
+        out: dict[str, Any] = json.loads(line)
+        if "error" in out:
+            raise SystemExit(f"lavaan failed: {out['error']}")
+        return out
+
+    def run(self, task: str, case: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{task} {case}\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(timeout=60)
+
+
+def run_paired(
+    tasks: list[Task], repeats: int, boot_repeats: int, modes: list[str], server: LavaanServer
+) -> tuple[list[Row], dict[str, float]]:
+    """Alternate lavaan and ours: each repeat runs lavaan once, then each of our tasks once.
+
+    Tasks that share a lavaan job (the bootstrap variants) share its run. Both sides get a
+    warm-up (lavaan: one plain fit of the case).
+    """
+    groups: dict[tuple[str, str], list[Task]] = {}
+    for t in tasks:
+        groups.setdefault((t.case, t.lavaan_task), []).append(t)
+    rows: list[Row] = []
+    lav_diff: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PathModelsWarning)
+        for (case_name, ltask), group in groups.items():
+            case = load_case(case_name)
+            reps = boot_repeats if ltask == "boot" else repeats
+            grows = [Row(t, n=len(case.data)) for t in group]
+            jobs = [make_job(case, t) for t in group]
+            server.run("fit", case_name)
+            for job in jobs:
+                for mode in modes:
+                    timed_once(job, mode)
+            last: list[list[pm.Result]] = [[] for _ in group]
+            for _ in range(reps):
+                lav = server.run(ltask, case_name)
+                lav_diff[f"{ltask} {case_name}"] = float(lav["max_abs_diff"])
+                for k, (row, job) in enumerate(zip(grows, jobs, strict=True)):
+                    row.lav_walls.append(float(lav["wall"]))
+                    row.lav_cpus.append(float(lav["cpu"]))
+                    for mode in modes:
+                        wall, cpu, last[k] = timed_once(job, mode)
+                        record(row, mode, wall, cpu)
+            for row, results in zip(grows, last, strict=True):
+                row.lavaan = statistics.median(row.lav_walls)
+                row.lavaan_cpu = statistics.median(row.lav_cpus)
+                finish_checks(row, case, results)
+                print(progress_line(row), flush=True)
+            rows.extend(grows)
+    order = {id(t): i for i, t in enumerate(tasks)}
+    rows.sort(key=lambda r: order[id(r.task)])
+    return rows, lav_diff
+
+
+def progress_line(row: Row) -> str:
+    return (
+        f"{row.task.case:18s} {row.task.task:38s} 1thr {_s(row.med(row.ours_1)):>8s}  "
+        f"default {_s(row.med(row.ours_default)):>8s}  lavaan {_s(row.lavaan):>8s}  "
+        f"max|Δest| {row.check['max_abs_diff']:.1e}"
+    )
 
 
 # --------------------------------------------------------------------------- lavaan side
@@ -448,6 +570,22 @@ def report(
         for b in mach["blas"]
     )
     lm = lav["machine"]
+    if lav.get("mode") == "paired":
+        mode_text = (
+            f"Paired run: lavaan (`Rscript benchmarks/lavaan_bench.R --serve`) and pathmodels "
+            f"alternate run by run in this call, so both meet the same load; one warm-up each, "
+            f"then {args.repeats} pairs per single fit and {args.boot_repeats} per bootstrap "
+            "(one lavaan bootstrap, timed with both interval tables, is paired with each of our "
+            "bootstrap tasks). Columns of seconds are medians; ratios are medians of the "
+            "per-pair ratios lavaan/ours."
+        )
+    else:
+        mode_text = (
+            f"Separate runs: ours median of {args.repeats} single fits and {args.boot_repeats} "
+            f"bootstraps after a warm-up; lavaan's from {args.lavaan_json.name} (median of "
+            f"{lav['repeats']} and {lav['boot_repeats']}, timed {lav['date']}). "
+            "Ratio = lavaan median / our median."
+        )
     notes = [f"- {r.task.task}: {r.task.note}" for r in rows if r.task.note]
     ci_notes = [
         f"- {r.task.task}: largest |our CI bound − lavaan's| = {r.ci_dev_se:.2f} × "
@@ -460,12 +598,11 @@ def report(
         "",
         table(rows),
         "",
-        f"Repeats: single fits median of {args.repeats} after a warm-up; bootstraps median of "
-        f"{args.boot_repeats} after a warm-up (lavaan: {lav['repeats']} and {lav['boot_repeats']}, "
-        f"timed {lav['date']}). Ratio = lavaan median / our median; pass needs both ratios at "
-        f"target and every estimate within rtol {RTOL_EST:g} / atol {ATOL_EST:g} of lavaan's. "
-        "The CPU-time ratio (process CPU seconds, ours with one BLAS thread) is shown as a check "
-        "that is hardly moved by other load on a shared machine; pass/fail uses wall time.",
+        mode_text,
+        f"Pass needs both wall-time ratios at target and every estimate within rtol "
+        f"{RTOL_EST:g} / atol {ATOL_EST:g} of lavaan's. The CPU-time ratio (process CPU "
+        "seconds, ours with one BLAS thread) is shown as a check that other load on a shared "
+        "machine moves less; pass/fail uses wall time.",
         "",
         *notes,
         *ci_notes,
@@ -511,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run benchmarks/lavaan_bench.R if the lavaan JSON is missing",
     )
     ap.add_argument("--rerun-lavaan", action="store_true", help="always run the R script first")
+    ap.add_argument(
+        "--paired",
+        action="store_true",
+        help="time lavaan in the same call, alternating lavaan and pathmodels run by run "
+        "(Rscript lavaan_bench.R --serve); ratios are medians of the pair ratios",
+    )
     ap.add_argument("--only", default="", help="comma-separated substrings of case/task to run")
     ap.add_argument("--out-md", type=Path, default=RESULTS / "latest.md")
     ap.add_argument("--out-json", type=Path, default=RESULTS / "pathmodels_times.json")
@@ -523,9 +666,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.boot_repeats < 1:
         ap.error("--repeats and --boot-repeats must be at least 1")
 
-    lav = lavaan_times(
-        args.lavaan_json, args.run_lavaan, args.rerun_lavaan, args.repeats, args.boot_repeats
-    )
     modes = ["1", "default"] if args.threads == "both" else [args.threads]
     mach = machine()
     if mach["OPENBLAS_CORETYPE"]:
@@ -536,20 +676,33 @@ def main(argv: list[str] | None = None) -> int:
         )
     date = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-    rows = []
-    for task in TASKS:
-        if wanted and not any(w in f"{task.case} {task.task}" for w in wanted):
-            continue
-        boot = task.lavaan_task == "boot"
-        row = run_task(task, args.boot_repeats if boot else args.repeats, modes)
-        row.lavaan, row.lavaan_cpu = lavaan_median(lav, task)
-        rows.append(row)
-        print(
-            f"{task.case:18s} {task.task:38s} 1thr {_s(row.med(row.ours_1)):>8s}  "
-            f"default {_s(row.med(row.ours_default)):>8s}  lavaan {_s(row.lavaan):>8s}  "
-            f"max|Δest| {row.check['max_abs_diff']:.1e}",
-            flush=True,
+    tasks = [t for t in TASKS if not wanted or any(w in f"{t.case} {t.task}" for w in wanted)]
+    rows: list[Row] = []
+    if args.paired:
+        server = LavaanServer()
+        try:
+            rows, lav_diff = run_paired(tasks, args.repeats, args.boot_repeats, modes, server)
+        finally:
+            server.close()
+        lav = {
+            "mode": "paired",
+            "date": date,
+            "versions": server.versions,
+            "machine": {**server.machine, "loadavg_end": _loadavg()},
+            "repeats": args.repeats,
+            "boot_repeats": args.boot_repeats,
+            "max_abs_diff_vs_fixture": lav_diff,
+        }
+    else:
+        lav = lavaan_times(
+            args.lavaan_json, args.run_lavaan, args.rerun_lavaan, args.repeats, args.boot_repeats
         )
+        for task in tasks:
+            boot = task.lavaan_task == "boot"
+            row = run_task(task, args.boot_repeats if boot else args.repeats, modes)
+            row.lavaan, row.lavaan_cpu = lavaan_median(lav, task)
+            rows.append(row)
+            print(progress_line(row), flush=True)
     vers = versions(lav)
     mach["loadavg_end"] = _loadavg()
     text = report(rows, lav, args, mach, vers, date)

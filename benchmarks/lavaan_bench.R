@@ -46,9 +46,9 @@ BOOT_CASES <- strsplit(opt("--boot-cases", "ips_chain"), ",")[[1]]
 if (identical(BOOT_CASES, "none")) BOOT_CASES <- character(0)
 stopifnot(REPEATS >= 1L, BOOT_REPEATS >= 1L)
 
+# progress goes to stderr (stdout carries the JSON replies in --serve mode)
 say <- function(...) {
-  cat(format(Sys.time(), "[%H:%M:%S] "), ..., "\n", sep = "")
-  flush.console()
+  cat(format(Sys.time(), "[%H:%M:%S] "), ..., "\n", sep = "", file = stderr())
 }
 now <- function() as.numeric(Sys.time())
 # CPU seconds of this process (user + system): unlike wall time, hardly moved by other
@@ -125,6 +125,55 @@ versions <- list(
 )
 say("lavaan ", versions$lavaan, " on ", versions$R, "; ", cpu_model, ", ",
     machine$logical_cpus, " logical CPUs; BLAS ", versions$blas)
+
+## ---------------------------------------------------------------- serve mode
+# `Rscript benchmarks/lavaan_bench.R --serve`: used by `bench_fit.py --paired`, which
+# alternates one lavaan run with one pathmodels run so both meet the same load on a shared
+# machine.  Reads one request a line on stdin -- "fit <case>", "boot <case>" or "quit" --
+# runs it once and answers one JSON line: {"wall": s, "cpu": s, "max_abs_diff": d}.
+# A "boot" request times the se = "bootstrap" fit plus both interval tables.
+if ("--serve" %in% args) {
+  cases <- list()
+  con <- file("stdin")
+  open(con)
+  cat(toJSON(list(ready = TRUE, versions = versions, machine = machine), auto_unbox = TRUE,
+             digits = NA, na = "null"), "\n", sep = "")
+  flush(stdout())
+  repeat {
+    line <- readLines(con, n = 1L)
+    if (length(line) == 0L || identical(line, "quit")) break
+    parts <- strsplit(trimws(line), "[[:space:]]+")[[1]]
+    task <- parts[[1]]
+    case <- parts[[2]]
+    if (is.null(cases[[case]])) cases[[case]] <- load_case(case)
+    cs <- cases[[case]]
+    reply <- tryCatch({
+      if (task == "fit") {
+        c0 <- cpu()
+        t0 <- now()
+        fit <- suppressWarnings(run_call(cs$call, cs$model, cs$data))
+        wall <- now() - t0
+        cpus <- cpu() - c0
+      } else if (task == "boot") {
+        iseed <- if (!is.null(cs$meta$boot$iseed)) cs$meta$boot$iseed else 2024L
+        bcall <- boot_call_for(cs$call, N_BOOT, iseed)
+        c0 <- cpu()
+        t0 <- now()
+        fit <- suppressWarnings(run_call(bcall, cs$model, cs$data))
+        perc <- suppressWarnings(parameterEstimates(fit, boot.ci.type = "perc"))
+        bca <- suppressWarnings(parameterEstimates(fit, boot.ci.type = "bca.simple"))
+        wall <- now() - t0
+        cpus <- cpu() - c0
+      } else {
+        stop("unknown task ", task)
+      }
+      list(wall = wall, cpu = cpus, max_abs_diff = est_diff(fit, cs$meta))
+    }, error = function(e) list(error = conditionMessage(e)))
+    cat(toJSON(reply, auto_unbox = TRUE, digits = NA, na = "null"), "\n", sep = "")
+    flush(stdout())
+  }
+  quit(save = "no", status = 0)
+}
 
 ## ---------------------------------------------------------------- single fits
 results <- list()
