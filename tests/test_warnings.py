@@ -127,12 +127,6 @@ def test_boundary_estimate_returns_a_result_and_warns(heywood_data: pd.DataFrame
                for line in res.summary().splitlines()[: len(res.warnings)])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pathmodels/ml/backend.py (_admissibility): a variance held at its bound 0 by 'v > 0' "
-    "ends at +-1e-16 by rounding; when negative it is also reported as a negative variance "
-    "(Heywood case, e.g. '= -1.56e-17'). The test rows[i] < 0 needs the same tolerance as "
-    "the boundary test (|value| < 1e-8), so that only the BoundaryWarning is given"
-))
 def test_boundary_estimate_is_not_also_a_heywood_case() -> None:
     # Rounding decides the sign of the boundary value; over these datasets it falls
     # below zero in several (deterministically, for a given BLAS).

@@ -337,7 +337,7 @@ def _admissibility(
     rows = model.row_values(theta)
     lv = set(model.latent)
     for i in range(table.n_rows):
-        if table.op[i] == "~~" and table.lhs[i] == table.rhs[i] and rows[i] < 0:
+        if table.op[i] == "~~" and table.lhs[i] == table.rhs[i] and rows[i] < -1e-8:
             kind = "latent variance" if table.lhs[i] in lv else "residual variance"
             g = f" in group {table.group[i]}" if table.ngroups > 1 else ""
             found.append(
@@ -383,7 +383,7 @@ def _admissibility(
             keep
             and np.linalg.eigvalsh(theta_m[np.ix_(keep, keep)])[0] < -1e-10
             and not any(
-                rows[i] < 0
+                rows[i] < -1e-8
                 for i in range(table.n_rows)
                 if table.op[i] == "~~" and table.lhs[i] == table.rhs[i]
             )
@@ -414,7 +414,7 @@ def admissible_batch(fit: MLFit, rows: FloatArray) -> np.ndarray:
     ]
     if not var_rows:
         return np.ones(rows.shape[0], dtype=bool)
-    return np.all(rows[:, var_rows] >= 0, axis=1)
+    return np.all(rows[:, var_rows] >= -1e-8, axis=1)
 
 
 # ---------------------------------------------------------------------- resampling
