@@ -128,7 +128,7 @@ def close_matches(name: str, valid: Iterable[str], *, n: int = 3) -> str:
     """
     pool = sorted(set(valid))
     if not pool:
-        return "there are none to choose from"
+        return "and there are none yet"
     hits = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     listing = ", ".join(pool) if len(pool) <= 30 else ", ".join(pool[:30]) + ", ..."
     if hits:
