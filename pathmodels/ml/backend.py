@@ -903,7 +903,8 @@ def _variable_summary(
     for X in data.arrays:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-            q = np.nanpercentile(X, [16, 50, 84], axis=0)
+            q = (np.percentile(X, [16, 50, 84], axis=0) if not np.isnan(X).any()
+                 else np.nanpercentile(X, [16, 50, 84], axis=0))
             mean = np.nanmean(X, axis=0)
             sd = np.nanstd(X, axis=0, ddof=1)
         for j, name in enumerate(names):
