@@ -76,6 +76,7 @@ class RamModel:
         self.meanstructure = table.options.meanstructure
         self.ngroups = table.ngroups
         self.groups = groups
+        self._memo: dict[tuple[object, ...], tuple[FloatArray, FloatArray, FloatArray]] = {}
         self.batch = None if groups is None or groups[0].cov.ndim == 2 else groups[0].cov.shape[0]
         pos = {name: k for k, name in enumerate(self.names)}
         self.pos = pos
@@ -132,6 +133,7 @@ class RamModel:
         from dataclasses import replace
 
         out = copy.copy(self)
+        out._memo = {}
         assert self.groups is not None
         out.groups = [GroupData(gd.n, gd.cov[members], gd.mean[members]) for gd in self.groups]
         out._index = [
@@ -194,11 +196,26 @@ class RamModel:
     def full_moments(
         self, theta: FloatArray, g: int = 0
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """B = (I − A)⁻¹, implied covariance and mean of all variables, batched."""
-        A, S, m = self.matrices(theta, g)
+        """B = (I − A)⁻¹, implied covariance and mean of all variables, batched.
+
+        The last few results are memoised on (group, theta): an optimiser asks for the
+        gradient, the information and the objective at the same point.
+        """
+        th = np.atleast_2d(theta)
+        key = (g, th.shape, th.tobytes()) if th.size <= 4096 else None
+        if key is not None:
+            hit = self._memo.get(key)
+            if hit is not None:
+                return hit
+        A, S, m = self.matrices(th, g)
         B = np.linalg.inv(np.eye(self.v) - A)
         cov = B @ S @ np.swapaxes(B, -1, -2)
-        return B, cov, np.einsum("rij,rj->ri", B, m)
+        out = (B, cov, np.einsum("rij,rj->ri", B, m))
+        if key is not None:
+            if len(self._memo) >= 8:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = out
+        return out
 
     def implied(self, theta: FloatArray, g: int = 0) -> tuple[FloatArray, FloatArray]:
         """Implied covariance and mean of the observed variables (batched like theta)."""
