@@ -53,6 +53,22 @@ def _read_data(source: str) -> Any:
     )
 
 
+def _fit_or_exit(model: str, data: str, **options: Any) -> Any:
+    """Read the data and fit; warnings go to stderr, bad input exits with status 2."""
+    from pathmodels.fit import fit
+
+    try:
+        frame = _read_data(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PathModelsWarning)
+            result = fit(model, frame, **options)
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+    except PathModelsError as exc:
+        _fail(str(exc))
+    return result
+
+
 @app.command("models")
 def models_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -123,36 +139,25 @@ def fit_cmd(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Fit MODEL to DATA (ML, or Bayesian with --backend pymc); print estimates and effects."""
-    from pathmodels.fit import fit
-
-    try:
-        frame = _read_data(data)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PathModelsWarning)
-            result = fit(
-                model,
-                frame,
-                missing=missing,
-                group=group,
-                se=se,
-                n_boot=n_boot,
-                ci=ci,
-                level=level,
-                seed=seed,
-                backend=backend,
-                progress=not quiet and not as_json,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                sampler=sampler,
-                binary=_names(binary),
-                ordinal=_names(ordinal),
-            )
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
-    except PathModelsError as exc:
-        _fail(str(exc))
-        return
+    result = _fit_or_exit(
+        model,
+        data,
+        missing=missing,
+        group=group,
+        se=se,
+        n_boot=n_boot,
+        ci=ci,
+        level=level,
+        seed=seed,
+        backend=backend,
+        progress=not quiet and not as_json,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        sampler=sampler,
+        binary=_names(binary),
+        ordinal=_names(ordinal),
+    )
     if out is not None:
         from pathmodels.report import write_report
 
@@ -179,21 +184,11 @@ def report_cmd(
     seed: Annotated[int | None, typer.Option(help="Seed for bootstrap/MC draws.")] = None,
 ) -> None:
     """Fit MODEL to DATA and write an HTML report (tables, path diagram, effects plot)."""
-    from pathmodels.fit import fit
     from pathmodels.report import write_report
 
-    try:
-        frame = _read_data(data)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PathModelsWarning)
-            result = fit(
-                model, frame, missing=missing, group=group, se=se, n_boot=n_boot, ci=ci, seed=seed
-            )
-        for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
-    except PathModelsError as exc:
-        _fail(str(exc))
-        return
+    result = _fit_or_exit(
+        model, data, missing=missing, group=group, se=se, n_boot=n_boot, ci=ci, seed=seed
+    )
     typer.echo(str(write_report(result, out)))
 
 

@@ -165,39 +165,33 @@ def conditional_effects(
         ]
     pairs = [tuple(p) for p in pairs]  # type: ignore[misc]
 
+    def at(A: FloatArray, w0: float) -> list[Any]:
+        """Effects decomposed from the direct effects at moderator value w0."""
+        Bc = A.copy()
+        for prod, focal in prods.items():
+            j, x = pos[prod], pos[focal]
+            Bc[:, :, x] += A[:, :, j] * w0
+            Bc[:, :, j] = 0.0
+        return decompose(Bc, cond_structure, names, pairs)
+
     def evaluate(theta: FloatArray) -> FloatArray:
         th = np.atleast_2d(theta)
+        R = th.shape[0]
         A, _, _ = model.matrices(th, group - 1)
-        out = []
-        for w0 in probe.values():
-            Bc = A.copy()
-            for prod, focal in prods.items():
-                j, x = pos[prod], pos[focal]
-                Bc[:, :, x] += A[:, :, j] * w0
-                Bc[:, :, j] = 0.0
-            rows = decompose(Bc, cond_structure, names, pairs)
-            out.append(np.column_stack([np.broadcast_to(r.value, (th.shape[0],)) for r in rows]))
+        out = [
+            np.column_stack([np.broadcast_to(r.value, (R,)) for r in at(A, w0)])
+            for w0 in probe.values()
+        ]
         # Index of moderated mediation: d(indirect)/dw by a unit step from w = 0
         # (exact when one stage is moderated, the linear case).
-        base, step = [], []
-        for w0, store in ((0.0, base), (1.0, step)):
-            Bc = A.copy()
-            for prod, focal in prods.items():
-                j, x = pos[prod], pos[focal]
-                Bc[:, :, x] += A[:, :, j] * w0
-                Bc[:, :, j] = 0.0
-            rows = decompose(Bc, cond_structure, names, pairs)
-            store.append(
-                np.column_stack(
-                    [
-                        np.broadcast_to(r.value, (th.shape[0],))
-                        for r in rows
-                        if r.effect == "indirect"
-                    ]
-                    or [np.zeros(th.shape[0])]
-                )
+        base, step = (
+            np.column_stack(
+                [np.broadcast_to(r.value, (R,)) for r in at(A, w0) if r.effect == "indirect"]
+                or [np.zeros(R)]
             )
-        out.append(step[0] - base[0])
+            for w0 in (0.0, 1.0)
+        )
+        out.append(step - base)
         return np.hstack(out)
 
     template = decompose(np.where(cond_structure, 1.0, 0.0)[None], cond_structure, names, pairs)
