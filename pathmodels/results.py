@@ -85,6 +85,11 @@ class BootstrapDraws:
     seed : int or None
     jackknife : array (n, k) or None
         Leave-one-out estimates, kept for BCa intervals.
+    values : array or None
+        Each kept draw of every row of ``estimates`` followed by every row of ``effects``
+        (failed replicates left out), so that other interval types need no new draws.
+    jackknife_values : array or None
+        The same quantities at the leave-one-out fits (BCa).
     """
 
     kind: str
@@ -93,6 +98,8 @@ class BootstrapDraws:
     admissible: np.ndarray
     seed: int | None
     jackknife: np.ndarray | None = None
+    values: np.ndarray | None = None  # (n_ok, q) draws of estimates, := and effects rows
+    jackknife_values: np.ndarray | None = None  # (n, q) the same at leave-one-out fits
 
     @property
     def n_draws(self) -> int:
@@ -202,6 +209,71 @@ class Result:
                 + ", ".join(sorted(set(sel["effect"]) | set(sel["path"])))
             )
         return row.iloc[0]
+
+    def with_intervals(self, ci: str, *, level: float | None = None) -> Result:
+        """The same fit with intervals of another type computed from the kept draws.
+
+        Parameters
+        ----------
+        ci : {"percentile", "bc", "bca", "delta"}
+            ``"bca"`` needs a fit made with ``ci="bca"`` (which keeps the jackknife);
+            ``"delta"`` means est ± z·SE with the SE of the fit.
+        level : float, optional
+            Default: the fit's level.
+
+        Returns
+        -------
+        Result
+            A copy whose ``ci_lower``/``ci_upper`` columns (estimates and effects) follow
+            ``ci``; no replicate is refitted.
+
+        Raises
+        ------
+        SpecificationError
+            The fit kept no draws, or BCa was asked of a fit without jackknife values.
+        """
+        import dataclasses
+
+        from scipy import stats
+
+        from pathmodels import intervals
+
+        lvl = float(self.options.get("level", 0.95) if level is None else level)
+        est = np.concatenate([self.estimates["est"].to_numpy(), self.effects["est"].to_numpy()])
+        se = np.concatenate([self.estimates["se"].to_numpy(), self.effects["se"].to_numpy()])
+        if ci == "delta":
+            z = stats.norm.ppf(0.5 + lvl / 2)
+            bounds = np.column_stack([est - z * se, est + z * se])
+        else:
+            boot = self.boot
+            if boot is None or boot.values is None:
+                raise SpecificationError(
+                    f"ci={ci!r} needs draws; fit with se='bootstrap' (or ci='mc') first"
+                )
+            if ci == "percentile":
+                bounds = intervals.percentile_interval(boot.values, lvl)
+            elif ci == "bc":
+                bounds = intervals.bias_corrected_interval(boot.values, est, lvl)
+            elif ci == "bca":
+                if boot.jackknife_values is None:
+                    raise SpecificationError(
+                        "ci='bca' needs the jackknife; fit with ci='bca' and then ask for the "
+                        "other interval types with with_intervals()"
+                    )
+                bounds = intervals.bca_interval(boot.values, est, boot.jackknife_values, lvl)
+            else:
+                raise SpecificationError(
+                    f"ci={ci!r} is not an option; "
+                    + close_matches(ci, ["percentile", "bc", "bca", "delta"])
+                )
+        fixed = se == 0
+        lo = np.where(fixed, est, bounds[:, 0])
+        hi = np.where(fixed, est, bounds[:, 1])
+        ne = len(self.estimates)
+        estimates = self.estimates.assign(ci_lower=lo[:ne], ci_upper=hi[:ne])
+        effects = self.effects.assign(ci_lower=lo[ne:], ci_upper=hi[ne:])
+        options = {**self.options, "ci": ci, "level": lvl}
+        return dataclasses.replace(self, estimates=estimates, effects=effects, options=options)
 
     def missing_patterns(self, group: int = 1) -> pd.DataFrame:
         """Missing-data patterns: one row per pattern, 1 = observed, with its count."""

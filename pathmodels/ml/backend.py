@@ -8,6 +8,7 @@ fit measures → admissibility checks → optional bootstrap / Monte Carlo draws
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -339,11 +340,11 @@ def _admissibility(
     for i in range(table.n_rows):
         if table.op[i] == "~~" and table.lhs[i] == table.rhs[i] and rows[i] < -1e-8:
             kind = "latent variance" if table.lhs[i] in lv else "residual variance"
-            g = f" in group {table.group[i]}" if table.ngroups > 1 else ""
+            where = f" in group {table.group[i]}" if table.ngroups > 1 else ""
             found.append(
                 (
                     InadmissibleSolutionWarning,
-                    f"negative {kind} {table.lhs[i]} ~~ {table.lhs[i]} = {rows[i]:.4g}{g} "
+                    f"negative {kind} {table.lhs[i]} ~~ {table.lhs[i]} = {rows[i]:.4g}{where} "
                     "(a Heywood case): inspect the model for misspecification, a "
                     "too-small sample or an over-extracted factor",
                 )
@@ -418,18 +419,34 @@ def admissible_batch(fit: MLFit, rows: FloatArray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- resampling
+def _weighted_moments(X: FloatArray, W: FloatArray) -> GroupData:
+    """Means and covariances (divisor m) of R reweightings of the rows of X.
+
+    ``W`` (R, n) holds how often each row enters each replicate (bootstrap counts, or
+    leave-one-out indicators), all rows summing to the same m. Working from the counts
+    replaces an (R, n, p) gather by two small matrix products.
+    """
+    m = float(W[0].sum())
+    centre = X.mean(axis=0)
+    Xc = X - centre
+    iu, ju = np.triu_indices(X.shape[1])
+    Z = Xc[:, iu] * Xc[:, ju]  # (n, p(p+1)/2) cross-products
+    mean_c = W @ Xc / m
+    cross = W @ Z / m
+    R, p = W.shape[0], X.shape[1]
+    cov = np.empty((R, p, p))
+    cov[:, iu, ju] = cross - mean_c[:, iu] * mean_c[:, ju]
+    cov[:, ju, iu] = cov[:, iu, ju]
+    return GroupData(n=int(round(m)), cov=cov, mean=mean_c + centre)
+
+
 def _batched_moments(arrays: list[FloatArray], index: list[np.ndarray]) -> list[GroupData]:
+    """Moments of resamples given as row indices (R, n) per group."""
     out = []
     for X, idx in zip(arrays, index, strict=True):
-        Xb = X[idx]  # (R, n, p)
-        mean = Xb.mean(axis=1)
-        centred = Xb - mean[:, None, :]
-        cov = (
-            np.einsum("rni,rnj->rij", centred, centred) / X.shape[0]
-            if idx.shape[1] == X.shape[0]
-            else np.einsum("rni,rnj->rij", centred, centred) / idx.shape[1]
-        )
-        out.append(GroupData(n=int(idx.shape[1]), cov=cov, mean=mean))
+        R, n = idx.shape[0], X.shape[0]
+        counts = np.bincount((idx + n * np.arange(R)[:, None]).ravel(), minlength=R * n)
+        out.append(_weighted_moments(X, counts.reshape(R, n).astype(float)))
     return out
 
 
@@ -439,7 +456,8 @@ def _refit_batch(
     model = RamModel(fit.table, groups)
     R = groups[0].cov.shape[0]
     start = np.tile(theta_hat, (R, 1))
-    theta, done, _ = scoring(model, start)
+    # Replicates stop at a gradient of 1e-6 (|Δθ| below 1e-6, far inside Monte Carlo error).
+    theta, done, _ = scoring(model, start, tol=1e-6)
     theta = np.where(done[:, None], theta, np.nan)
     return theta, done
 
@@ -498,12 +516,21 @@ def jackknife_draws(fit: MLFit, theta_hat: FloatArray) -> FloatArray:
     out = []
     for g, X in enumerate(arrays):
         n = X.shape[0]
-        idx = np.array([np.delete(np.arange(n), i) for i in range(n)])
-        index = [
-            np.tile(np.arange(Y.shape[0]), (n, 1)) if h != g else idx for h, Y in enumerate(arrays)
-        ]
+        groups = []
+        for h, Y in enumerate(arrays):
+            if h == g:
+                groups.append(_weighted_moments(Y, 1.0 - np.eye(n)))
+            else:
+                full = fit.data.moments[h]
+                groups.append(
+                    GroupData(
+                        full.n,
+                        np.broadcast_to(full.cov, (n, *full.cov.shape)).copy(),
+                        np.broadcast_to(full.mean, (n, full.mean.size)).copy(),
+                    )
+                )
         with np.errstate(all="ignore"):
-            th, _ = _refit_batch(fit, _batched_moments(arrays, index), theta_hat)
+            th, _ = _refit_batch(fit, groups, theta_hat)
         out.append(th)
     return np.vstack(out)
 
@@ -714,10 +741,13 @@ def fit_ml(
         else:
             jack = jackknife_draws(fit, theta)
             jack = np.where(np.isnan(jack), theta, jack)
-            boot = BootstrapDraws(kind, draws, ok, adm, options.get("seed"), jackknife=jack)
             jd_ = fit.derived(jack)
             jvals = np.hstack([jd_.rows, jd_.defined, jd_.effects])
+            boot = BootstrapDraws(
+                kind, draws, ok, adm, options.get("seed"), jackknife=jack, jackknife_values=jvals
+            )
             bounds = intervals.bca_interval(all_draws, all_est, jvals, level)
+        boot = dataclasses.replace(boot, values=all_draws)
         fixed_rows = np.concatenate([table.free == 0, np.zeros(nd + eff_vals.size, dtype=bool)])
         lo_all = np.where(fixed_rows, all_est, bounds[:, 0])
         hi_all = np.where(fixed_rows, all_est, bounds[:, 1])
@@ -903,8 +933,11 @@ def _variable_summary(
     for X in data.arrays:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-            q = (np.percentile(X, [16, 50, 84], axis=0) if not np.isnan(X).any()
-                 else np.nanpercentile(X, [16, 50, 84], axis=0))
+            q = (
+                np.percentile(X, [16, 50, 84], axis=0)
+                if not np.isnan(X).any()
+                else np.nanpercentile(X, [16, 50, 84], axis=0)
+            )
             mean = np.nanmean(X, axis=0)
             sd = np.nanstd(X, axis=0, ddof=1)
         for j, name in enumerate(names):
