@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import pathmodels as pm
 from pathmodels.exceptions import SpecificationError
 from pathmodels.ml.backend import _batched_moments, _weighted_moments
 from tests.ml.test_lavaan_reference import fit_case
