@@ -63,12 +63,12 @@ def _products(
             parts = v.split(":")
             if moderator in parts and len(parts) == 2:
                 found[v] = parts[1 - parts.index(moderator)]
-    for name, parts in (products or {}).items():
+    for name, given in (products or {}).items():
         if name not in observed:
             raise SpecificationError(
                 f"products: {name!r} is not a model variable; " + close_matches(name, observed)
             )
-        parts = list(parts)
+        parts = list(given)
         if len(parts) != 2 or moderator not in parts:
             raise SpecificationError(
                 f"products[{name!r}] must name the two variables multiplied, one of them the "

@@ -285,7 +285,7 @@ def fit_ram(
     g = model.gradient(theta)
     return Estimate(
         theta,
-        0.5 * model.discrepancy(theta),
+        0.5 * float(model.discrepancy(theta)),
         bool(ok),
         it,
         str(msg),
@@ -297,7 +297,7 @@ def constraint_functions(
     constraints: list[tuple[object, str, object]],
     label_index: dict[str, int],
     defined: tuple[tuple[str, object], ...] = (),
-) -> list[tuple[str, object]]:
+) -> list[tuple[str, Any]]:
     """Turn table constraints into functions c(θ) with c = 0 (==) or c ≥ 0 (<, >)."""
     out = []
     for a, op, b in constraints:
@@ -333,7 +333,7 @@ def _fit_constrained(
     cons = [{"type": kind, "fun": fn} for kind, fn in funcs]
 
     def obj(t: FloatArray) -> float:
-        f = model.discrepancy(t)
+        f = float(model.discrepancy(t))
         return f if np.isfinite(f) else 1e10
 
     res = optimize.minimize(
@@ -357,7 +357,7 @@ def _fit_constrained(
     ok = bool(res.success) and float(np.max(np.abs(resid))) < 1e-5
     return Estimate(
         theta,
-        0.5 * model.discrepancy(theta),
+        0.5 * float(model.discrepancy(theta)),
         ok,
         int(res.nit),
         str(res.message),
@@ -367,7 +367,7 @@ def _fit_constrained(
 
 
 def constraint_jacobian(
-    funcs: list[tuple[str, object]], theta: FloatArray, active: tuple[int, ...]
+    funcs: list[tuple[str, Any]], theta: FloatArray, active: tuple[int, ...]
 ) -> FloatArray:
     """Numeric Jacobian (n_active × npar) of the active constraint functions."""
     k = theta.size

@@ -295,7 +295,7 @@ class Spec:
         'm ~ x\ny ~ m'
         """
         wanted = None if labels is None else set(labels)
-        unit_latents = set()
+        unit_latents: set[str] = set()
         for st in self.statements:
             if isinstance(st, Formula) and st.op == "=~":
                 if all(

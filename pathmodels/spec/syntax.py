@@ -319,7 +319,7 @@ def _read_modifier(cur: _Cursor) -> Modifier:
     """Read one modifier (before a '*')."""
     tok = cur.peek()
     assert tok is not None
-    if tok.kind == "name" and cur.peek(1) is not None and cur.at_paren_after():
+    if tok.kind == "name" and cur.peek(1) is not None and _at_paren_after(cur):
         func = cur.next().text
         cur.next()  # (
         if func == "c":
@@ -380,7 +380,6 @@ def _at_paren_after(self: _Cursor) -> bool:
     return nxt is not None and nxt.kind == "op" and nxt.text == "("
 
 
-_Cursor.at_paren_after = _at_paren_after  # type: ignore[attr-defined]
 
 
 def _read_variable(cur: _Cursor, *, allow_one: bool) -> tuple[str, Token]:
@@ -451,7 +450,7 @@ def _is_mod_name(cur: _Cursor) -> bool:
     # _read_modifier with the list of valid functions.
     tok = cur.peek()
     return tok is not None and tok.kind == "name" and bool(
-        cur.at_paren_after()  # type: ignore[attr-defined]
+        _at_paren_after(cur)
     )
 
 
