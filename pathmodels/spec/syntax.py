@@ -310,8 +310,11 @@ def _modifier_from_items(items: list[float | None | str], tok: Token, cur: _Curs
     labels = tuple(x if isinstance(x, str) else "" for x in items)
     values = tuple(None if isinstance(x, str) else x for x in items)
     if any(isinstance(x, float) for x in items):
-        cur.fail(tok, "c() mixes labels and fixed values; write them as two modifiers, "
-                 "e.g. c(a1, a2)*c(1, NA)*x")
+        cur.fail(
+            tok,
+            "c() mixes labels and fixed values; write them as two modifiers, "
+            "e.g. c(a1, a2)*c(1, NA)*x",
+        )
     return Modifier(labels=labels, values=values)
 
 
@@ -337,11 +340,13 @@ def _read_modifier(cur: _Cursor) -> Modifier:
                 return Modifier(starts=tuple(float(x) for x in inner))  # type: ignore[arg-type]
             if func in ("label", "equal"):
                 if any(not isinstance(x, str) for x in inner):
-                    cur.fail(tok, f"{func}() takes labels, e.g. {func}(\"a\")*x")
+                    cur.fail(tok, f'{func}() takes labels, e.g. {func}("a")*x')
                 return Modifier(labels=tuple(str(x) for x in inner))
             return Modifier(values=tuple(x if x is None else float(x) for x in inner))  # type: ignore[arg-type]
-        cur.fail(tok, f"unknown modifier function {func}(); use c(), start(), label(), "
-                 "equal() or fixed()")
+        cur.fail(
+            tok,
+            f"unknown modifier function {func}(); use c(), start(), label(), equal() or fixed()",
+        )
     item = _read_modifier_item(cur)
     if isinstance(item, str):
         return Modifier(labels=(item,))
@@ -380,8 +385,6 @@ def _at_paren_after(self: _Cursor) -> bool:
     return nxt is not None and nxt.kind == "op" and nxt.text == "("
 
 
-
-
 def _read_variable(cur: _Cursor, *, allow_one: bool) -> tuple[str, Token]:
     tok = cur.peek()
     if tok is None:
@@ -391,8 +394,11 @@ def _read_variable(cur: _Cursor, *, allow_one: bool) -> tuple[str, Token]:
         cur.next()
         if allow_one and float(tok.text) == 1.0:
             return "1", tok
-        cur.fail(tok, f"expected a variable name, found the number {tok.text}; put a "
-                 "fixed value before '*', e.g. 0.5*x")
+        cur.fail(
+            tok,
+            f"expected a variable name, found the number {tok.text}; put a "
+            "fixed value before '*', e.g. 0.5*x",
+        )
     if tok.kind != "name":
         cur.fail(tok, f"expected a variable name, found {tok.text!r}")
     cur.next()
@@ -425,8 +431,12 @@ def _read_term(cur: _Cursor, *, allow_one: bool) -> Term:
         try_mod = tok is not None and (
             tok.kind in ("number", "string")
             or (tok.kind == "name" and (_is_mod_name(cur) or _followed_by_star(cur)))
-            or (tok.kind == "op" and tok.text in "+-" and cur.peek(1) is not None
-                and cur.peek(1).kind == "number")  # type: ignore[union-attr]
+            or (
+                tok.kind == "op"
+                and tok.text in "+-"
+                and cur.peek(1) is not None
+                and cur.peek(1).kind == "number"
+            )  # type: ignore[union-attr]
         )
         if try_mod:
             saved = cur.i
@@ -449,9 +459,7 @@ def _is_mod_name(cur: _Cursor) -> bool:
     # Any name followed by '(' is a modifier function; unknown ones are reported by
     # _read_modifier with the list of valid functions.
     tok = cur.peek()
-    return tok is not None and tok.kind == "name" and bool(
-        _at_paren_after(cur)
-    )
+    return tok is not None and tok.kind == "name" and bool(_at_paren_after(cur))
 
 
 def _followed_by_star(cur: _Cursor) -> bool:
@@ -469,10 +477,18 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
     # 'y < -x'. A space after '<' ('a < -b') keeps the constraint meaning.
     for k, tok in enumerate(tokens[:-2]):
         nxt, after = tokens[k + 1], tokens[k + 2]
-        if (tok.text == "<" and nxt.text == "-" and nxt.line == tok.line
-                and nxt.column == tok.column + 1 and after.kind == "name"):
-            cur.fail(tok, "'<-' is not lavaan syntax; write a regression as 'y ~ x' (outcome "
-                     "on the left), or put a space after '<' for the constraint 'a < -b'")
+        if (
+            tok.text == "<"
+            and nxt.text == "-"
+            and nxt.line == tok.line
+            and nxt.column == tok.column + 1
+            and after.kind == "name"
+        ):
+            cur.fail(
+                tok,
+                "'<-' is not lavaan syntax; write a regression as 'y ~ x' (outcome "
+                "on the left), or put a space after '<' for the constraint 'a < -b'",
+            )
     # Locate the relational operator (first at paren depth 0).
     depth = 0
     op_index = -1
@@ -510,8 +526,10 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
         rhs_text = _source_text(rhs_tokens, lines)
         if op == ":=":
             if op_index != 1 or tokens[0].kind != "name":
-                cur.fail(tokens[0], "a defined parameter needs a single name on the left, "
-                         "e.g. ind := a*b")
+                cur.fail(
+                    tokens[0],
+                    "a defined parameter needs a single name on the left, e.g. ind := a*b",
+                )
             return Definition(
                 name=tokens[0].text,
                 expression=rhs_text,
@@ -539,8 +557,11 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
     while cur.i < op_index:
         tok = cur.next()
         if tok.kind != "name":
-            cur.fail(tok, f"expected a variable name on the left of {op}, found {tok.text!r}"
-                     + ("; modifiers go on the right-hand side" if tok.text == "*" else ""))
+            cur.fail(
+                tok,
+                f"expected a variable name on the left of {op}, found {tok.text!r}"
+                + ("; modifiers go on the right-hand side" if tok.text == "*" else ""),
+            )
         lhs.append(tok.text)
         if cur.i < op_index:
             plus = cur.next()
@@ -554,8 +575,11 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
             break
         tok = cur.next()
         if tok.kind == "op" and tok.text in _RELATIONS:
-            cur.fail(tok, f"a second operator {tok.text!r} in one formula; does the line "
-                     "before end with '+' or '*' so that it runs on into this one?")
+            cur.fail(
+                tok,
+                f"a second operator {tok.text!r} in one formula; does the line "
+                "before end with '+' or '*' so that it runs on into this one?",
+            )
         if not (tok.kind == "op" and tok.text == "+"):
             cur.fail(tok, f"expected '+' between terms, found {tok.text!r}")
         if cur.peek() is None:
@@ -570,7 +594,7 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
 
 
 def parse_statements(text: str) -> list[Statement]:
-    """Parse lavaan model syntax into a list of statements.
+    r"""Parse lavaan model syntax into a list of statements.
 
     Parameters
     ----------
@@ -588,7 +612,7 @@ def parse_statements(text: str) -> list[Statement]:
 
     Examples
     --------
-    >>> [s.op for s in parse_statements("m ~ a*x\\ny ~ b*m  # outcome\\nind := a*b")[:2]]
+    >>> [s.op for s in parse_statements("m ~ a*x\ny ~ b*m  # outcome\nind := a*b")[:2]]
     ['~', '~']
     """
     if not isinstance(text, str):
@@ -597,6 +621,7 @@ def parse_statements(text: str) -> list[Statement]:
     tokens = _tokenize(text)
     groups = _split_statements(tokens)
     if not groups:
-        raise ModelSyntaxError("the model syntax is empty; write at least one formula, "
-                               "e.g. 'y ~ x'")
+        raise ModelSyntaxError(
+            "the model syntax is empty; write at least one formula, e.g. 'y ~ x'"
+        )
     return [_parse_statement(g, lines) for g in groups]

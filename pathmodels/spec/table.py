@@ -86,8 +86,7 @@ class TableOptions:
         for cls in self.group_equal:
             if cls not in GROUP_EQUAL_CLASSES:
                 raise SpecificationError(
-                    f"unknown group_equal class {cls!r}; "
-                    + close_matches(cls, GROUP_EQUAL_CLASSES)
+                    f"unknown group_equal class {cls!r}; " + close_matches(cls, GROUP_EQUAL_CLASSES)
                 )
 
 
@@ -196,12 +195,32 @@ class ParameterTable:
             }
         )
         extra = [
-            {"id": 0, "lhs": name, "op": ":=", "rhs": str(expr), "user": 1, "group": 0,
-             "free": 0, "value": np.nan, "exo": 0, "label": name}
+            {
+                "id": 0,
+                "lhs": name,
+                "op": ":=",
+                "rhs": str(expr),
+                "user": 1,
+                "group": 0,
+                "free": 0,
+                "value": np.nan,
+                "exo": 0,
+                "label": name,
+            }
             for name, expr in self.definitions
         ] + [
-            {"id": 0, "lhs": str(a), "op": op, "rhs": str(b), "user": 1, "group": 0,
-             "free": 0, "value": np.nan, "exo": 0, "label": ""}
+            {
+                "id": 0,
+                "lhs": str(a),
+                "op": op,
+                "rhs": str(b),
+                "user": 1,
+                "group": 0,
+                "free": 0,
+                "value": np.nan,
+                "exo": 0,
+                "label": "",
+            }
             for a, op, b in self.constraints
         ]
         if extra:
@@ -259,8 +278,7 @@ def _roles(user_rows: list[_Row], fixed_x: bool) -> VariableRoles:
     else:
         exo_x = []
     lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
-    ov_y = [v for v in observed if v in eqs_y and v not in v_ind and v not in eqs_x
-            and v not in lv]
+    ov_y = [v for v in observed if v in eqs_y and v not in v_ind and v not in eqs_x and v not in lv]
     return VariableRoles(
         observed=tuple(observed),
         latent=tuple(lv),
@@ -278,7 +296,9 @@ def _key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
     return (lhs, op, rhs)
 
 
-def _flatten(statements: Sequence[Statement]) -> tuple[list[_Row], list[Definition], list[Constraint]]:
+def _flatten(
+    statements: Sequence[Statement],
+) -> tuple[list[_Row], list[Definition], list[Constraint]]:
     rows: list[_Row] = []
     seen: set[tuple[str, str, str]] = set()
     defs: list[Definition] = []
@@ -315,9 +335,7 @@ def _flatten(statements: Sequence[Statement]) -> tuple[list[_Row], list[Definiti
 
 
 def _defaults(roles: VariableRoles, opts: TableOptions) -> list[_Row]:
-    lv_x = [
-        v for v in roles.latent if v not in roles.indicators and v not in roles.dependent
-    ]
+    lv_x = [v for v in roles.latent if v not in roles.indicators and v not in roles.dependent]
     nox = [v for v in roles.observed if v not in roles.exogenous_x]
     out: list[_Row] = []
     for v in list(nox) + list(roles.latent):
@@ -377,9 +395,9 @@ def _apply_auto_rules(rows: list[_Row], roles: VariableRoles, opts: TableOptions
     if opts.fixed_x:
         xs = set(roles.exogenous_x)
         for r in rows:
-            if not r.user and ((r.op == "~~" and r.lhs in xs and r.rhs in xs) or (
-                r.op == "~1" and r.lhs in xs
-            )):
+            if not r.user and (
+                (r.op == "~~" and r.lhs in xs and r.rhs in xs) or (r.op == "~1" and r.lhs in xs)
+            ):
                 r.free, r.value, r.exo = False, float("nan"), True
 
 
@@ -397,7 +415,9 @@ def _per_group(items: tuple[Any, ...], g: int, ngroups: int, what: str, row: _Ro
 # --------------------------------------------------------------------------- build
 
 
-def build_table(statements: Sequence[Statement], options: TableOptions | None = None) -> ParameterTable:
+def build_table(
+    statements: Sequence[Statement], options: TableOptions | None = None
+) -> ParameterTable:
     """Build the parameter table of a parsed model.
 
     Parameters
@@ -429,8 +449,9 @@ def build_table(statements: Sequence[Statement], options: TableOptions | None = 
     roles = _roles(user_rows, opts.fixed_x)
     _check_measured(user_rows, roles)
     defaults = [
-        r for r in _defaults(roles, opts) if _key(r.lhs, r.op, r.rhs) not in
-        {_key(u.lhs, u.op, u.rhs) for u in user_rows}
+        r
+        for r in _defaults(roles, opts)
+        if _key(r.lhs, r.op, r.rhs) not in {_key(u.lhs, u.op, u.rhs) for u in user_rows}
     ]
     block = user_rows + defaults
     _apply_auto_rules(block, roles, opts)
@@ -542,22 +563,34 @@ def build_table(statements: Sequence[Statement], options: TableOptions | None = 
                 f"line {d.line}: {d.name!r} is already a label; a defined parameter needs a "
                 "new name"
             )
-        expr = parse_expression(d.expression, line=d.line, column_offset=d.column - 1,
-                                source_line=d.source_line)
+        expr = parse_expression(
+            d.expression, line=d.line, column_offset=d.column - 1, source_line=d.source_line
+        )
         _check_names(expr.names, known, d.line, d.name)
         definitions.append((d.name, expr))
         known.add(d.name)
     constraints: list[tuple[Expression, str, Expression]] = []
     for c in cons:
-        a = parse_expression(c.lhs, line=c.line, column_offset=c.column - 1,
-                             source_line=c.source_line)
-        b = parse_expression(c.rhs, line=c.rhs_line or c.line,
-                             column_offset=max(c.rhs_column - 1, 0),
-                             source_line=c.rhs_source_line)
+        a = parse_expression(
+            c.lhs, line=c.line, column_offset=c.column - 1, source_line=c.source_line
+        )
+        b = parse_expression(
+            c.rhs,
+            line=c.rhs_line or c.line,
+            column_offset=max(c.rhs_column - 1, 0),
+            source_line=c.rhs_source_line,
+        )
         _check_names(a.names + b.names, known, c.line, f"{c.lhs} {c.op} {c.rhs}")
         # a == b between two free labels: merge indices (no optimiser constraint needed).
-        if (c.op == "==" and len(a.names) == 1 and len(b.names) == 1 and str(a) == a.names[0]
-                and str(b) == b.names[0] and a.names[0] in by_label and b.names[0] in by_label):
+        if (
+            c.op == "=="
+            and len(a.names) == 1
+            and len(b.names) == 1
+            and str(a) == a.names[0]
+            and str(b) == b.names[0]
+            and a.names[0] in by_label
+            and b.names[0] in by_label
+        ):
             keep, drop = sorted((by_label[a.names[0]], by_label[b.names[0]]))
             if keep != drop:
                 free_idx[free_idx == drop] = keep
@@ -626,8 +659,7 @@ def _check_names(used: Sequence[str], known: set[str], line: int, what: str) -> 
         if name not in known:
             raise SpecificationError(
                 f"line {line}: {what!r} uses {name!r}, which is not a parameter label; "
-                "label the path first (e.g. 'y ~ b*m'), "
-                + close_matches(name, known)
+                "label the path first (e.g. 'y ~ b*m'), " + close_matches(name, known)
             )
 
 
