@@ -251,7 +251,7 @@ def _unique(seq: Sequence[str]) -> list[str]:
 
 
 def _roles(user_rows: list[_Row], fixed_x: bool) -> VariableRoles:
-    """lavaan's lav_partable_vnames for one block."""
+    """Lavaan's lav_partable_vnames for one block."""
     lv = _unique([r.lhs for r in user_rows if r.op == "=~"])
     eqs_y = _unique([r.lhs for r in user_rows if r.op == "~"])
     eqs_x = _unique([r.rhs for r in user_rows if r.op == "~"])
