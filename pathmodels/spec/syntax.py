@@ -504,7 +504,10 @@ def _parse_statement(tokens: list[Token], lines: list[str]) -> Statement:
             hint = {
                 "<~": "formative indicators (<~) are not supported",
                 "~*~": "scaling factors (~*~) are only used with ordinal data, not supported",
-                "|": "thresholds (|) are only used with ordinal data, not supported by the ML backend",
+                "|": (
+                    "thresholds (|) are only used with ordinal data, not supported by the "
+                    "ML backend"
+                ),
                 "<=": "use '<' for an inequality constraint",
                 ">=": "use '>' for an inequality constraint",
             }[tok.text]

@@ -18,10 +18,21 @@ from pathmodels.exceptions import PathModelsWarning
 from tests.reference.lavaan_cases import LavaanCase, load_case
 
 FIT_KEYS = {
-    "chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli",
-    "rmsea": "rmsea", "rmsea_ci_lower": "rmsea.ci.lower", "rmsea_ci_upper": "rmsea.ci.upper",
-    "srmr": "srmr", "aic": "aic", "bic": "bic", "loglik": "logl", "npar": "npar",
-    "baseline_chisq": "baseline.chisq", "baseline_df": "baseline.df",
+    "chisq": "chisq",
+    "df": "df",
+    "pvalue": "pvalue",
+    "cfi": "cfi",
+    "tli": "tli",
+    "rmsea": "rmsea",
+    "rmsea_ci_lower": "rmsea.ci.lower",
+    "rmsea_ci_upper": "rmsea.ci.upper",
+    "srmr": "srmr",
+    "aic": "aic",
+    "bic": "bic",
+    "loglik": "logl",
+    "npar": "npar",
+    "baseline_chisq": "baseline.chisq",
+    "baseline_df": "baseline.df",
     "unrestricted_logl": "unrestricted.logl",
 }
 
@@ -84,7 +95,9 @@ class CheckResult:
         res1, res2 = pair
         m = merged(res1.estimates, res2.estimates)
         missing = m[m["_merge"] != "both"]
-        assert missing.empty, f"parameters differ from lavaan:\n{missing[['lhs', 'op', 'rhs', 'group', '_merge']]}"
+        assert missing.empty, (
+            f"parameters differ from lavaan:\n{missing[['lhs', 'op', 'rhs', 'group', '_merge']]}"
+        )
 
     def test_converged(self, pair: tuple[pm.Result, LavaanCase]) -> None:
         res1, res2 = pair
@@ -122,8 +135,9 @@ class CheckResult:
             if ref is None or not np.isfinite(ref):
                 continue
             got = res1.fit_measures[ours]
-            np.testing.assert_allclose(got, ref, rtol=self.rtol_fit, atol=self.atol_fit,
-                                       err_msg=f"fit measure {ours}")
+            np.testing.assert_allclose(
+                got, ref, rtol=self.rtol_fit, atol=self.atol_fit, err_msg=f"fit measure {ours}"
+            )
 
 
 class TestSimpleMediation(CheckResult):
@@ -222,8 +236,9 @@ def test_compare_matches_lavaan_lrt() -> None:
     ref = lrt["table"]
     ref_diff = ref["Chisq diff"].dropna().iloc[0]
     np.testing.assert_allclose(table["chisq_diff"].dropna().iloc[0], ref_diff, rtol=1e-4)
-    np.testing.assert_allclose(table["pvalue"].dropna().iloc[0],
-                               ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4)
+    np.testing.assert_allclose(
+        table["pvalue"].dropna().iloc[0], ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4
+    )
     assert int(table["df_diff"].dropna().iloc[0]) == int(ref["Df diff"].dropna().iloc[0])
 
 
@@ -236,8 +251,9 @@ def test_checks_fail_on_wrong_numbers() -> None:
     m = merged(wrong, case.estimates)
     m = m[m["_merge"] == "both"]
     with pytest.raises(AssertionError):
-        np.testing.assert_allclose(m["est"], m["est_ref"], rtol=CheckResult.rtol_est,
-                                   atol=CheckResult.atol_est)
+        np.testing.assert_allclose(
+            m["est"], m["est_ref"], rtol=CheckResult.rtol_est, atol=CheckResult.atol_est
+        )
 
 
 class TestFimlMediation(CheckResult):
@@ -290,8 +306,12 @@ def test_monte_carlo_ci_matches_semtools(name: str) -> None:
     mine = _defined(res.estimates)
     ref = case.mc.set_index(case.mc.columns[0])
     se = mine.loc[ref.index, "se"].to_numpy()
-    np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_lower"] - ref["ci_lower"]), 0.1 * se)
-    np.testing.assert_array_less(np.abs(mine.loc[ref.index, "ci_upper"] - ref["ci_upper"]), 0.1 * se)
+    np.testing.assert_array_less(
+        np.abs(mine.loc[ref.index, "ci_lower"] - ref["ci_lower"]), 0.1 * se
+    )
+    np.testing.assert_array_less(
+        np.abs(mine.loc[ref.index, "ci_upper"] - ref["ci_upper"]), 0.1 * se
+    )
 
 
 def test_missing_patterns_and_coverage() -> None:
@@ -318,10 +338,12 @@ def test_two_group_lrt_matches_lavaan() -> None:
     assert lrt is not None
     table = pm.compare(equal, free)
     ref = lrt["table"]
-    np.testing.assert_allclose(table["chisq_diff"].dropna().iloc[0],
-                               ref["Chisq diff"].dropna().iloc[0], rtol=1e-4)
-    np.testing.assert_allclose(table["pvalue"].dropna().iloc[0],
-                               ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4)
+    np.testing.assert_allclose(
+        table["chisq_diff"].dropna().iloc[0], ref["Chisq diff"].dropna().iloc[0], rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        table["pvalue"].dropna().iloc[0], ref["Pr(>Chisq)"].dropna().iloc[0], rtol=1e-4
+    )
 
 
 def test_effects_per_group_equal_defined_products() -> None:
