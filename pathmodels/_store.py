@@ -61,8 +61,14 @@ class Record:
 
     def to_row(self, design_key: str) -> tuple[str, int, str, str, str, float]:
         """The row stored for this record (floats round-trip exactly through JSON)."""
-        return (design_key, self.rep, self.status, self.reason,
-                json.dumps(self.payload, allow_nan=True), time.time())
+        return (
+            design_key,
+            self.rep,
+            self.status,
+            self.reason,
+            json.dumps(self.payload, allow_nan=True),
+            time.time(),
+        )
 
     @classmethod
     def from_row(cls, rep: int, status: str, reason: str, payload: str) -> Record:
@@ -99,8 +105,10 @@ class ReplicateStore:
 
     def describe(self, design_key: str, description: dict[str, Any]) -> None:
         """Record what a design key stands for (for people reading the file)."""
-        self._conn.execute("INSERT OR IGNORE INTO designs VALUES (?, ?)",
-                           (design_key, json.dumps(description, sort_keys=True, default=str)))
+        self._conn.execute(
+            "INSERT OR IGNORE INTO designs VALUES (?, ?)",
+            (design_key, json.dumps(description, sort_keys=True, default=str)),
+        )
 
     def get(self, design_key: str, reps: int | None = None) -> dict[int, Record]:
         """Stored replicates of one design (optionally only those numbered below ``reps``)."""
@@ -109,8 +117,7 @@ class ReplicateStore:
         if reps is not None:
             query += " AND rep < ?"
             args = (design_key, int(reps))
-        return {int(row[0]): Record.from_row(*row)
-                for row in self._conn.execute(query, args)}
+        return {int(row[0]): Record.from_row(*row) for row in self._conn.execute(query, args)}
 
     def put(self, design_key: str, records: Iterable[Record]) -> None:
         """Commit finished replicates in one transaction; existing ones are kept."""
@@ -120,7 +127,8 @@ class ReplicateStore:
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT OR IGNORE INTO replicates VALUES (?, ?, ?, ?, ?, ?)", rows)
+                "INSERT OR IGNORE INTO replicates VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
 
     def count(self, design_keys: Sequence[str] | None = None) -> int:
         """Number of stored replicates (of some designs, or all)."""
@@ -128,8 +136,11 @@ class ReplicateStore:
             return int(self._conn.execute("SELECT COUNT(*) FROM replicates").fetchone()[0])
         total = 0
         for key in design_keys:
-            total += int(self._conn.execute(
-                "SELECT COUNT(*) FROM replicates WHERE design_key = ?", (key,)).fetchone()[0])
+            total += int(
+                self._conn.execute(
+                    "SELECT COUNT(*) FROM replicates WHERE design_key = ?", (key,)
+                ).fetchone()[0]
+            )
         return total
 
     def close(self) -> None:

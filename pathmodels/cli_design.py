@@ -27,8 +27,9 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     for item in items or []:
         for part in item.split(","):
             if "=" not in part:
-                raise SpecificationError(f"{what} expects NAME=VALUE, got {part!r} "
-                                         f"(e.g. {what} employ=0.3)")
+                raise SpecificationError(
+                    f"{what} expects NAME=VALUE, got {part!r} (e.g. {what} employ=0.3)"
+                )
             key, value = part.split("=", 1)
             out[key.strip()] = value.strip()
     return out
@@ -50,9 +51,11 @@ def _binary(items: list[str] | None) -> dict[str, Any] | None:
         except ValueError:
             raise SpecificationError(
                 f"--binary {name}={value}: give a rate (0.3), rates per arm (0.28:0.55) or "
-                "a link (probit/logit)") from None
-        out[name] = (Binary(rate=numbers[0]) if len(numbers) == 1
-                     else Binary(rates=(numbers[0], numbers[1])))
+                "a link (probit/logit)"
+            ) from None
+        out[name] = (
+            Binary(rate=numbers[0]) if len(numbers) == 1 else Binary(rates=(numbers[0], numbers[1]))
+        )
     return out
 
 
@@ -62,8 +65,9 @@ def _ratio(text: str | None) -> tuple[float, float] | None:
     try:
         control, treated = (float(v) for v in text.split(":"))
     except ValueError:
-        raise SpecificationError(f"--arms {text!r}: give the allocation ratio as "
-                                 "control:intervention, e.g. 1:1 or 1:2") from None
+        raise SpecificationError(
+            f"--arms {text!r}: give the allocation ratio as control:intervention, e.g. 1:1 or 1:2"
+        ) from None
     return control, treated
 
 
@@ -77,8 +81,9 @@ def _attrition(text: str | None, mechanism: str, strength: float) -> Any:
         try:
             rates = tuple(float(r) for r in part.split("/"))
         except ValueError:
-            raise SpecificationError(f"--attrition {text!r}: give rates like 0.2, 0.1/0.2 (per "
-                                     "wave) or a grid 0,0.1,0.2") from None
+            raise SpecificationError(
+                f"--attrition {text!r}: give rates like 0.2, 0.1/0.2 (per wave) or a grid 0,0.1,0.2"
+            ) from None
         rate: float | tuple[float, ...] = rates[0] if len(rates) == 1 else rates
         grid.append(Attrition(rate, mechanism=mechanism, strength=strength))  # type: ignore[arg-type]
     return grid[0] if len(grid) == 1 else grid
@@ -91,45 +96,72 @@ def _waves(text: str | None) -> dict[int, list[str]] | None:
     return {t + 1: names for t, names in enumerate(groups) if names}
 
 
-def _design(arms: str | None, binary: list[str] | None, sites: int | None, icc: float,
-            reliability: list[str] | None) -> dict[str, Any]:
+def _design(
+    arms: str | None,
+    binary: list[str] | None,
+    sites: int | None,
+    icc: float,
+    reliability: list[str] | None,
+) -> dict[str, Any]:
     rel = {k: float(v) for k, v in _pairs(reliability, "--reliability").items()}
-    return {"arms": _ratio(arms), "binary": _binary(binary),
-            "sites": None if sites is None else (sites, icc), "reliability": rel or None}
+    return {
+        "arms": _ratio(arms),
+        "binary": _binary(binary),
+        "sites": None if sites is None else (sites, icc),
+        "reliability": rel or None,
+    }
 
 
 @app.command("simulate")
 def simulate_cmd(
-    population: Annotated[str, typer.Argument(help="Library name, .yaml/.lav file or syntax "
-                                                   "with numbers.")],
+    population: Annotated[
+        str, typer.Argument(help="Library name, .yaml/.lav file or syntax with numbers.")
+    ],
     n: Annotated[int, typer.Option("--n", help="Number of participants.")],
     seed: Annotated[int | None, typer.Option(help="Seed (same seed, same data).")] = None,
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="CSV or Parquet (.parquet) "
-                                             "file; default CSV on stdout.")] = None,
-    waves: Annotated[str | None, typer.Option(help="Variables per wave: 'x1 y1 | x2 y2 | x3 "
-                                              "y3' (default: from name suffixes).")] = None,
-    attrition: Annotated[str | None, typer.Option(help="Dropout per follow-up wave, e.g. 0.2 "
-                                                  "or 0.1/0.2.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="CSV or Parquet (.parquet) file; default CSV on stdout."),
+    ] = None,
+    waves: Annotated[
+        str | None,
+        typer.Option(
+            help="Variables per wave: 'x1 y1 | x2 y2 | x3 y3' (default: from name suffixes)."
+        ),
+    ] = None,
+    attrition: Annotated[
+        str | None, typer.Option(help="Dropout per follow-up wave, e.g. 0.2 or 0.1/0.2.")
+    ] = None,
     mechanism: Annotated[str, typer.Option(help="mcar, mar or mnar.")] = "mcar",
     strength: Annotated[float, typer.Option(help="Log-odds of dropout per SD (mar/mnar).")] = -1.0,
     standardized: Annotated[bool, typer.Option(help="Unit variances.")] = False,
-    arms: Annotated[str | None, typer.Option(help="Allocation ratio control:intervention of "
-                                             "the variable 'arm', e.g. 1:1.")] = None,
-    binary: Annotated[list[str] | None, typer.Option(help="NAME=RATE, NAME=R0:R1 (per arm) or "
-                                                     "NAME=logit; repeatable.")] = None,
+    arms: Annotated[
+        str | None,
+        typer.Option(help="Allocation ratio control:intervention of the variable 'arm', e.g. 1:1."),
+    ] = None,
+    binary: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=RATE, NAME=R0:R1 (per arm) or NAME=logit; repeatable."),
+    ] = None,
     sites: Annotated[int | None, typer.Option(help="Number of sites.")] = None,
     icc: Annotated[float, typer.Option(help="Intraclass correlation across sites.")] = 0.05,
-    reliability: Annotated[list[str] | None, typer.Option(help="NAME=RELIABILITY; "
-                                                          "repeatable.")] = None,
+    reliability: Annotated[
+        list[str] | None, typer.Option(help="NAME=RELIABILITY; repeatable.")
+    ] = None,
 ) -> None:
     """Simulate one data set from a population model."""
     from pathmodels.simulate import simulate
 
     try:
-        frame = simulate(population, n, seed=seed, waves=_waves(waves),
-                         attrition=_attrition(attrition, mechanism, strength),
-                         standardized=standardized,
-                         **_design(arms, binary, sites, icc, reliability))
+        frame = simulate(
+            population,
+            n,
+            seed=seed,
+            waves=_waves(waves),
+            attrition=_attrition(attrition, mechanism, strength),
+            standardized=standardized,
+            **_design(arms, binary, sites, icc, reliability),
+        )
     except PathModelsError as exc:
         _fail(str(exc))
         return
@@ -145,24 +177,31 @@ def simulate_cmd(
 
 @app.command("power")
 def power_cmd(
-    population: Annotated[str, typer.Argument(help="Library name, .yaml/.lav file or syntax "
-                                                   "with numbers.")],
+    population: Annotated[
+        str, typer.Argument(help="Library name, .yaml/.lav file or syntax with numbers.")
+    ],
     n: Annotated[str, typer.Option("--n", help="Sample sizes, e.g. 50,100,200.")],
-    model: Annotated[str | None, typer.Option(help="Analysis model (default: the population's "
-                                              "own, numbers freed).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Analysis model (default: the population's own, numbers freed)."),
+    ] = None,
     reps: Annotated[int, typer.Option(help="Replicates per design.")] = 1000,
-    target: Annotated[list[str] | None, typer.Option(help="Label, := name or path y~x; "
-                                                     "repeatable or comma-separated.")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(help="Label, := name or path y~x; repeatable or comma-separated."),
+    ] = None,
     test: Annotated[str | None, typer.Option(help="joint,mc,sobel,bootstrap,wald.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     seed: Annotated[int | None, typer.Option(help="Seed of every random stream.")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Local worker processes.")] = 1,
-    store: Annotated[Path | None, typer.Option(help="SQLite file; rerun the same command to "
-                                               "resume.")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="SQLite file; rerun the same command to resume.")
+    ] = None,
     dist: Annotated[str, typer.Option(help="z, or t for OLS-style tests of paths.")] = "z",
     cluster: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    attrition: Annotated[str | None, typer.Option(help="Dropout per wave (0.2, 0.1/0.2) or a "
-                                                  "grid 0,0.1,0.2.")] = None,
+    attrition: Annotated[
+        str | None, typer.Option(help="Dropout per wave (0.2, 0.1/0.2) or a grid 0,0.1,0.2.")
+    ] = None,
     mechanism: Annotated[str, typer.Option(help="mcar, mar or mnar.")] = "mcar",
     strength: Annotated[float, typer.Option(help="Log-odds of dropout per SD.")] = -1.0,
     missing: Annotated[str, typer.Option(help="fiml or listwise.")] = "fiml",
@@ -174,8 +213,9 @@ def power_cmd(
     reliability: Annotated[list[str] | None, typer.Option(help="NAME=RELIABILITY.")] = None,
     n_mc: Annotated[int, typer.Option("--n-mc", help="Monte Carlo draws per replicate.")] = 1000,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
-    n_for: Annotated[float | None, typer.Option("--n-for", help="Also report the N reaching "
-                                                "this power.")] = None,
+    n_for: Annotated[
+        float | None, typer.Option("--n-for", help="Also report the N reaching this power.")
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Save power curves (PNG/SVG/PDF).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -191,12 +231,27 @@ def power_cmd(
             raise SpecificationError(f"--n {n!r}: give sample sizes like 50,100,200") from None
         targets = [t.strip() for item in (target or []) for t in item.split(",") if t.strip()]
         tests = None if test is None else [t.strip() for t in test.split(",") if t.strip()]
-        result = power(population, model, n=sizes, reps=reps, targets=targets or None,
-                       tests=tests, alpha=alpha, seed=seed, n_jobs=n_jobs, store=store,
-                       progress=not quiet, dist=dist, cluster=cluster,
-                       attrition=_attrition(attrition, mechanism, strength), missing=missing,
-                       standardized=standardized, n_mc=n_mc, n_boot=n_boot,
-                       **_design(arms, binary, sites, icc, reliability))
+        result = power(
+            population,
+            model,
+            n=sizes,
+            reps=reps,
+            targets=targets or None,
+            tests=tests,
+            alpha=alpha,
+            seed=seed,
+            n_jobs=n_jobs,
+            store=store,
+            progress=not quiet,
+            dist=dist,
+            cluster=cluster,
+            attrition=_attrition(attrition, mechanism, strength),
+            missing=missing,
+            standardized=standardized,
+            n_mc=n_mc,
+            n_boot=n_boot,
+            **_design(arms, binary, sites, icc, reliability),
+        )
         sizes_found = _sample_sizes(result, n_for) if n_for is not None else []
     except PathModelsError as exc:
         _fail(str(exc))
@@ -213,9 +268,12 @@ def power_cmd(
         return
     typer.echo(result.summary())
     for s in sizes_found:
-        typer.echo(s if isinstance(s, str) else
-                   f"N for power {s['power']}: {s['n']} ({s['target']}, {s['test']}; 95% CI "
-                   f"{s['ci_lower']:.0f}-{s['ci_upper']:.0f})")
+        typer.echo(
+            s
+            if isinstance(s, str)
+            else f"N for power {s['power']}: {s['n']} ({s['target']}, {s['test']}; 95% CI "
+            f"{s['ci_lower']:.0f}-{s['ci_upper']:.0f})"
+        )
 
 
 def _sample_sizes(result: Any, level: float) -> list[Any]:
@@ -226,7 +284,15 @@ def _sample_sizes(result: Any, level: float) -> list[Any]:
         except PathModelsError as exc:
             out.append(f"N for power {level} ({tgt}, {tst}): {str(exc).split(': ', 1)[-1]}")
             continue
-        out.append({"target": tgt, "test": tst, "power": level, "n": size.n,
-                    "estimate": size.estimate, "ci_lower": size.ci_lower,
-                    "ci_upper": size.ci_upper})
+        out.append(
+            {
+                "target": tgt,
+                "test": tst,
+                "power": level,
+                "n": size.n,
+                "estimate": size.estimate,
+                "ci_lower": size.ci_lower,
+                "ci_upper": size.ci_upper,
+            }
+        )
     return out

@@ -99,25 +99,31 @@ class Binary:
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.threshold, self.rate, self.rates)]
         if sum(given) > 1:
-            raise SpecificationError(
-                "Binary: give one of threshold=, rate= or rates=, not several")
+            raise SpecificationError("Binary: give one of threshold=, rate= or rates=, not several")
         if self.link not in ("probit", "logit"):
-            raise SpecificationError(f"Binary: link={self.link!r} is not an option; "
-                                     + close_matches(str(self.link), ["probit", "logit"]))
+            raise SpecificationError(
+                f"Binary: link={self.link!r} is not an option; "
+                + close_matches(str(self.link), ["probit", "logit"])
+            )
         if self.threshold is not None:
-            th = (tuple(float(t) for t in self.threshold)
-                  if isinstance(self.threshold, Sequence) else (float(self.threshold),))
+            th = (
+                tuple(float(t) for t in self.threshold)
+                if isinstance(self.threshold, Sequence)
+                else (float(self.threshold),)
+            )
             if not th or any(b <= a for a, b in zip(th, th[1:], strict=False)):
                 raise SpecificationError(f"Binary: thresholds {th} must be increasing")
             object.__setattr__(self, "threshold", th)
         if self.rate is not None:
             _check_rate(self.rate, "Binary(rate=)")
         if self.rates is not None:
-            rates = (dict(self.rates) if isinstance(self.rates, Mapping)
-                     else dict(enumerate(self.rates)))
+            rates = (
+                dict(self.rates) if isinstance(self.rates, Mapping) else dict(enumerate(self.rates))
+            )
             if sorted(rates) != [0, 1]:
                 raise SpecificationError(
-                    f"Binary(rates=) needs a rate for arm 0 and arm 1, got keys {sorted(rates)}")
+                    f"Binary(rates=) needs a rate for arm 0 and arm 1, got keys {sorted(rates)}"
+                )
             for value in rates.values():
                 _check_rate(value, "Binary(rates=)")
             object.__setattr__(self, "rates", {0: float(rates[0]), 1: float(rates[1])})
@@ -204,14 +210,17 @@ class Attrition:
             if not (isinstance(r, int | float) and 0.0 <= float(r) < 1.0):
                 raise SpecificationError(
                     f"attrition rate {r!r} must lie in [0, 1); e.g. Attrition(0.2) for 20% "
-                    "dropout per wave")
+                    "dropout per wave"
+                )
         if isinstance(self.rate, Sequence):
             object.__setattr__(self, "rate", tuple(float(r) for r in self.rate))
         else:
             object.__setattr__(self, "rate", float(self.rate))
         if self.mechanism not in ("mcar", "mar", "mnar"):
-            raise SpecificationError(f"attrition mechanism {self.mechanism!r} is not an option; "
-                                     + close_matches(str(self.mechanism), ["mcar", "mar", "mnar"]))
+            raise SpecificationError(
+                f"attrition mechanism {self.mechanism!r} is not an option; "
+                + close_matches(str(self.mechanism), ["mcar", "mar", "mnar"])
+            )
         if self.on is not None:
             object.__setattr__(self, "on", tuple(self.on))
 
@@ -221,7 +230,8 @@ class Attrition:
             if len(self.rate) != n_followup:
                 raise SpecificationError(
                     f"attrition gives {len(self.rate)} rates but the population has "
-                    f"{n_followup} follow-up wave(s); give one rate or one per follow-up wave")
+                    f"{n_followup} follow-up wave(s); give one rate or one per follow-up wave"
+                )
             return self.rate
         return (float(self.rate),) * n_followup
 
@@ -233,8 +243,10 @@ class Attrition:
 
 def _check_rate(value: object, where: str) -> None:
     if not (isinstance(value, int | float) and 0.0 < float(value) < 1.0):
-        raise SpecificationError(f"{where}: the rate {value!r} must lie strictly between 0 "
-                                 "and 1 (a proportion, e.g. 0.55 for 55%)")
+        raise SpecificationError(
+            f"{where}: the rate {value!r} must lie strictly between 0 "
+            "and 1 (a proportion, e.g. 0.55 for 55%)"
+        )
 
 
 # ----------------------------------------------------------------------------- sources
@@ -273,13 +285,16 @@ def resolve_population(population: Any, waves: int | None = None) -> _Source:
     if callable(population) and not isinstance(population, Spec | str | Path):
         if waves is None:
             raise SpecificationError(
-                "population is a function of the number of waves; pass waves= (e.g. waves=3)")
+                "population is a function of the number of waves; pass waves= (e.g. waves=3)"
+            )
         return resolve_population(population(int(waves)))
     if isinstance(population, Spec):
         return _Source(population)
     if isinstance(population, Path) or (
-            isinstance(population, str) and "\n" not in population
-            and not any(op in population for op in ("~", ":=", "=="))):
+        isinstance(population, str)
+        and "\n" not in population
+        and not any(op in population for op in ("~", ":=", "=="))
+    ):
         from pathmodels import library
 
         text = str(population)
@@ -291,21 +306,25 @@ def resolve_population(population: Any, waves: int | None = None) -> _Source:
         entry = library.model_entry(text)
         spec = Spec.from_syntax(entry.population.syntax, name=entry.name)
         exo = _exogenous_observed(spec)
-        arms = tuple(v for v, info in entry.variables.items()
-                     if info.type.value == "binary" and v in exo
-                     and v not in entry.population.thresholds)
+        arms = tuple(
+            v
+            for v, info in entry.variables.items()
+            if info.type.value == "binary" and v in exo and v not in entry.population.thresholds
+        )
         return _Source(spec, dict(entry.population.thresholds), arms, library.load_model(text))
     if isinstance(population, str):
         return _Source(Spec.from_syntax(population))
     raise SpecificationError(
         f"population must be lavaan syntax with numbers, a Spec, a library name or a "
-        f"function of the number of waves, got {type(population).__name__}")
+        f"function of the number of waves, got {type(population).__name__}"
+    )
 
 
 def _exogenous_observed(spec: Spec) -> set[str]:
     frame = spec.to_frame()
-    incoming = (set(frame.loc[frame["op"] == "~", "lhs"])
-                | set(frame.loc[frame["op"] == "=~", "rhs"]))
+    incoming = set(frame.loc[frame["op"] == "~", "lhs"]) | set(
+        frame.loc[frame["op"] == "=~", "rhs"]
+    )
     return {v for v in spec.observed if v not in incoming and ":" not in v}
 
 
@@ -450,20 +469,27 @@ class Population:
         str
         """
         table = self.spec.table(ngroups=1, meanstructure=True, fixed_x=False, std_lv=True)
-        loadings = {(table.rhs[i], table.lhs[i]) for i in range(table.n_rows)
-                    if table.op[i] == "=~"}
+        loadings = {
+            (table.rhs[i], table.lhs[i]) for i in range(table.n_rows) if table.op[i] == "=~"
+        }
         names, v = self.names, len(self.names)
         lines = []
         for j in range(v):
-            inds = [f"{_fmt(self.A[i, j])}*{names[i]}" for i in range(v)
-                    if (names[i], names[j]) in loadings]
+            inds = [
+                f"{_fmt(self.A[i, j])}*{names[i]}"
+                for i in range(v)
+                if (names[i], names[j]) in loadings
+            ]
             if inds:
                 lines.append(f"{names[j]} =~ " + " + ".join(inds))
         for i in range(v):
             if names[i] in self.interactions:
                 continue
-            regs = [f"{_fmt(self.A[i, j])}*{names[j]}" for j in range(v)
-                    if self.A[i, j] != 0 and (names[i], names[j]) not in loadings]
+            regs = [
+                f"{_fmt(self.A[i, j])}*{names[j]}"
+                for j in range(v)
+                if self.A[i, j] != 0 and (names[i], names[j]) not in loadings
+            ]
             if regs:
                 lines.append(f"{names[i]} ~ " + " + ".join(regs))
         for i in range(v):
@@ -520,8 +546,14 @@ class Population:
         return (B @ m)[idx], cov
 
     # ------------------------------------------------------------------ drawing
-    def draw(self, rng: np.random.Generator, n: int, *, complete: bool = False,
-             sites_out: list[Any] | None = None) -> FloatArray:
+    def draw(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        *,
+        complete: bool = False,
+        sites_out: list[Any] | None = None,
+    ) -> FloatArray:
         """Draw one sample of raw data.
 
         Parameters
@@ -549,15 +581,16 @@ class Population:
             self._drop(rng, X)
         return X
 
-    def _assign(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray | None,
-                                                                  dict[str, np.ndarray]]:
+    def _assign(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         site = None
+        blocks = [np.arange(n)]
         if self.sites is not None:
             k = self.sites.n_sites
             site = np.repeat(np.arange(k), [n // k + (s < n % k) for s in range(k)])
+            blocks = [np.flatnonzero(site == s) for s in range(k)]
         arms: dict[str, np.ndarray] = {}
-        blocks = [np.arange(n)] if site is None else [np.flatnonzero(site == s)
-                                                      for s in range(self.sites.n_sites)]  # type: ignore[union-attr]
         for arm, ratio in self.arms.items():
             values = np.zeros(n)
             for rows in blocks:
@@ -568,8 +601,9 @@ class Population:
             arms[arm] = values
         return site, arms
 
-    def _forward(self, rng: np.random.Generator, n: int,
-                 sites_out: list[Any] | None = None) -> FloatArray:
+    def _forward(
+        self, rng: np.random.Generator, n: int, sites_out: list[Any] | None = None
+    ) -> FloatArray:
         v = len(self.names)
         site, arms = self._assign(rng, n)
         if sites_out is not None and site is not None:
@@ -582,10 +616,16 @@ class Population:
             affected = self._site_variables()
             u = rng.standard_normal((self.sites.n_sites, len(affected)))
             for c, k in enumerate(affected):
-                sd = math.sqrt(self.S[k, k]) if self.names[k] not in self.discrete or \
-                    self.discrete[self.names[k]].link == "probit" else math.pi / math.sqrt(3)
-                E[:, k] = (math.sqrt(1 - self.sites.icc) * E[:, k]
-                           + math.sqrt(self.sites.icc) * sd * u[site, c])
+                sd = (
+                    math.sqrt(self.S[k, k])
+                    if self.names[k] not in self.discrete
+                    or self.discrete[self.names[k]].link == "probit"
+                    else math.pi / math.sqrt(3)
+                )
+                E[:, k] = (
+                    math.sqrt(1 - self.sites.icc) * E[:, k]
+                    + math.sqrt(self.sites.icc) * sd * u[site, c]
+                )
         Y = np.zeros((n, v))
         if self.order is None:
             for arm, values in arms.items():
@@ -616,8 +656,11 @@ class Population:
         assert self.sites is not None
         if self.sites.variables is not None:
             return [self.names.index(v) for v in self.sites.variables]
-        return [k for k, name in enumerate(self.names)
-                if name in self.observed and self.A[k].any() and name not in self.arms]
+        return [
+            k
+            for k, name in enumerate(self.names)
+            if name in self.observed and self.A[k].any() and name not in self.arms
+        ]
 
     def _drop(self, rng: np.random.Generator, X: FloatArray) -> None:
         att = self.attrition
@@ -648,10 +691,11 @@ class Population:
     def wave_columns(self) -> list[list[int]]:
         """Column indices of each wave; without named waves, baseline vs follow-up."""
         if self.waves:
-            return [[self.observed.index(v) for v in names if v in self.observed]
-                    for _, names in sorted(self.waves.items())]
-        exo = [k for k, v in enumerate(self.observed)
-               if not self.A[self.names.index(v)].any()]
+            return [
+                [self.observed.index(v) for v in names if v in self.observed]
+                for _, names in sorted(self.waves.items())
+            ]
+        exo = [k for k, v in enumerate(self.observed) if not self.A[self.names.index(v)].any()]
         rest = [k for k in range(len(self.observed)) if k not in exo]
         return [exo, rest]
 
@@ -660,8 +704,9 @@ class Population:
         assert att is not None
         names = [self.observed[k] for k in wave]
         if att.on is not None:
-            cols = [k for k in wave
-                    if self.observed[k] in att.on or _stem(self.observed[k]) in att.on]
+            cols = [
+                k for k in wave if self.observed[k] in att.on or _stem(self.observed[k]) in att.on
+            ]
         else:
             cols = [k for k, v in zip(wave, names, strict=True) if v not in self.discrete]
         return cols or list(wave)
@@ -699,7 +744,8 @@ def _values(spec: Spec, standardized: bool) -> tuple[Any, FloatArray]:
     if spec.min_groups > 1:
         raise SpecificationError(
             "the population has c() modifiers for several groups; simulate each group from "
-            "its own single-group population and stack the data frames")
+            "its own single-group population and stack the data frames"
+        )
     table = spec.table(ngroups=1, meanstructure=True, fixed_x=False, std_lv=True)
     vals = np.array(table.value, dtype=float)
     for i in range(table.n_rows):
@@ -740,7 +786,7 @@ def compile_population(
     reliability: Mapping[str, float] | None = None,
     attrition: Attrition | float | None = None,
 ) -> Population:
-    """Check a population and turn it into a :class:`Population` ready to draw from.
+    r"""Check a population and turn it into a :class:`Population` ready to draw from.
 
     Parameters are those of :func:`simulate`.
 
@@ -755,6 +801,14 @@ def compile_population(
         implied covariance that is not positive (semi-)definite, explained variance of 1
         or more with ``standardized=True``, rates outside (0, 1), unknown variables, a
         feedback loop through a binary variable.
+
+    Examples
+    --------
+    >>> pop = compile_population("m ~ 0.4*x\ny ~ 0.3*m")
+    >>> pop.observed, pop.is_normal
+    (('m', 'y', 'x'), True)
+    >>> np.round(pop.moments()[1], 3).tolist()
+    [[1.16, 0.348, 0.4], [0.348, 1.104, 0.12], [0.4, 0.12, 1.0]]
     """
     src = resolve_population(population, waves if isinstance(waves, int) else None)
     spec = src.spec
@@ -786,8 +840,9 @@ def compile_population(
     for inter in interactions:
         for part in inter.split(":"):
             if part not in pos:
-                raise SpecificationError(f"interaction {inter!r}: {part!r} is not a variable of "
-                                         "the population")
+                raise SpecificationError(
+                    f"interaction {inter!r}: {part!r} is not a variable of the population"
+                )
             edges[pos[inter], pos[part]] = True
         S[pos[inter], :] = S[:, pos[inter]] = 0.0
     order = _topological(edges)
@@ -799,34 +854,42 @@ def compile_population(
     specs = _binary_specs(binary, src.thresholds, names)
     for name in specs:
         if name in arm_map:
-            raise SpecificationError(f"{name!r} is both an arm and a binary outcome; drop it from "
-                                     "one of arms= and binary=")
+            raise SpecificationError(
+                f"{name!r} is both an arm and a binary outcome; drop it from "
+                "one of arms= and binary="
+            )
         if name in roles.latent:
-            raise SpecificationError(f"binary=: {name!r} is a latent variable; only observed "
-                                     "variables can be binary")
+            raise SpecificationError(
+                f"binary=: {name!r} is a latent variable; only observed variables can be binary"
+            )
     if (specs or interactions) and order is None:
         raise SpecificationError(
             "the population has a feedback loop (non-recursive paths); binary variables and "
-            "interaction terms need a recursive population")
+            "interaction terms need a recursive population"
+        )
     for name, b in specs.items():
         k = pos[name]
         if b.link == "logit":
             if np.any(np.delete(S[k], k)) or k in user_var:
                 raise SpecificationError(
                     f"{name!r} has link='logit', whose residual is standard logistic: remove its "
-                    "residual variance and covariances from the population syntax")
+                    "residual variance and covariances from the population syntax"
+                )
     for name in arm_map:
         k = pos[name]
         if np.any(np.delete(S[k], k)):
-            raise SpecificationError(f"arm {name!r} is randomised, so it cannot covary with other "
-                                     "variables; remove its covariances from the population syntax")
+            raise SpecificationError(
+                f"arm {name!r} is randomised, so it cannot covary with other "
+                "variables; remove its covariances from the population syntax"
+            )
     # Sites and reliability.
     if sites is not None and not isinstance(sites, Sites):
         try:
             sites = Sites(*sites)
         except TypeError:
-            raise SpecificationError("sites= must be Sites(n_sites, icc) or a tuple "
-                                     "(n_sites, icc), e.g. sites=(4, 0.05)") from None
+            raise SpecificationError(
+                "sites= must be Sites(n_sites, icc) or a tuple (n_sites, icc), e.g. sites=(4, 0.05)"
+            ) from None
     if sites is not None and sites.variables is not None:
         _known(sites.variables, observed, "sites=Sites(variables=)")
     errors: dict[str, float] = {}
@@ -835,20 +898,36 @@ def compile_population(
         if not 0.0 < float(rel) <= 1.0:
             raise SpecificationError(f"reliability of {name!r} is {rel!r}; it must lie in (0, 1]")
         if name in specs or name in arm_map:
-            raise SpecificationError(f"reliability=: {name!r} is binary or an arm; measurement "
-                                     "error applies to continuous variables")
+            raise SpecificationError(
+                f"reliability=: {name!r} is binary or an arm; measurement "
+                "error applies to continuous variables"
+            )
         errors[name] = float(rel)
 
     # Standardisation and the residual root.
     notes: list[str] = []
     discrete_present = bool(specs)
-    S = _standardize_and_check(A, S, m, names, order, standardized, user_var, arm_map, specs,
-                               roles.latent, interactions)
+    S = _standardize_and_check(
+        A, S, m, names, order, standardized, user_var, arm_map, specs, roles.latent, interactions
+    )
     root = _root(S, order, names)
-    pop = Population(spec=spec, names=names, observed=observed, A=A, S=S, m=m, order=order,
-                     root=root, discrete={n: _Discrete((0.0,), b.link) for n, b in specs.items()},
-                     arms={a: r for a, r in arm_map.items()}, sites=sites, error_variance={},
-                     waves={}, attrition=None, interactions=interactions)
+    pop = Population(
+        spec=spec,
+        names=names,
+        observed=observed,
+        A=A,
+        S=S,
+        m=m,
+        order=order,
+        root=root,
+        discrete={n: _Discrete((0.0,), b.link) for n, b in specs.items()},
+        arms={a: r for a, r in arm_map.items()},
+        sites=sites,
+        error_variance={},
+        waves={},
+        attrition=None,
+        interactions=interactions,
+    )
     if standardized and discrete_present:
         pop = _standardize_discrete(pop, user_var)
     # Thresholds, rates.
@@ -858,8 +937,10 @@ def compile_population(
     # Reliability: error variance from the true-score variance.
     if errors:
         _, cov = pop.moments()
-        err = {nm: cov[observed.index(nm), observed.index(nm)] * (1 - rel) / rel
-               for nm, rel in errors.items()}
+        err = {
+            nm: cov[observed.index(nm), observed.index(nm)] * (1 - rel) / rel
+            for nm, rel in errors.items()
+        }
         pop = dataclasses.replace(pop, error_variance=err)
     # Waves and attrition.
     wave_map = _waves(waves, observed)
@@ -873,46 +954,60 @@ def compile_population(
 def _known(names: Sequence[str], valid: Sequence[str], where: str) -> None:
     for name in names:
         if name not in valid:
-            raise SpecificationError(f"{where} names {name!r}, not an observed variable of the "
-                                     "population; " + close_matches(name, valid))
+            raise SpecificationError(
+                f"{where} names {name!r}, not an observed variable of the "
+                "population; " + close_matches(name, valid)
+            )
 
 
-def _arms(arms: Any, declared: tuple[str, ...], observed: tuple[str, ...], A: np.ndarray,
-          pos: dict[str, int]) -> dict[str, tuple[float, float]]:
+def _arms(
+    arms: Any,
+    declared: tuple[str, ...],
+    observed: tuple[str, ...],
+    A: np.ndarray,
+    pos: dict[str, int],
+) -> dict[str, tuple[float, float]]:
     if arms is None:
         return {a: (1.0, 1.0) for a in declared}
     if isinstance(arms, Mapping):
         raw = dict(arms)
     else:
         exo = [v for v in observed if not A[pos[v]].any()]
-        candidates = ([v for v in ("arm", *declared) if v in observed]
-                      or (exo if len(exo) == 1 else []))
+        candidates = [v for v in ("arm", *declared) if v in observed] or (
+            exo if len(exo) == 1 else []
+        )
         if not candidates:
             raise SpecificationError(
                 "arms= gives an allocation ratio but the population has no variable named "
-                "'arm'; name the arm variable: arms={'treat': (1, 1)}")
+                "'arm'; name the arm variable: arms={'treat': (1, 1)}"
+            )
         raw = {candidates[0]: arms}
     out: dict[str, tuple[float, float]] = {}
     for name, ratio in raw.items():
         _known([name], observed, "arms=")
         if A[pos[name]].any():
-            raise SpecificationError(f"arm {name!r} has paths into it; a randomised arm must be "
-                                     "exogenous")
+            raise SpecificationError(
+                f"arm {name!r} has paths into it; a randomised arm must be exogenous"
+            )
         try:
             r = tuple(float(x) for x in ratio)
         except TypeError:
-            raise SpecificationError(f"arms=: the allocation ratio of {name!r} must be a pair "
-                                     "(control, intervention), e.g. (1, 1) or (1, 2)") from None
+            raise SpecificationError(
+                f"arms=: the allocation ratio of {name!r} must be a pair "
+                "(control, intervention), e.g. (1, 1) or (1, 2)"
+            ) from None
         if len(r) != 2 or min(r) <= 0:
             raise SpecificationError(
                 f"arms=: the allocation ratio of {name!r} must be two positive numbers "
-                f"(control, intervention), got {ratio!r}; code more arms as several 0/1 variables")
+                f"(control, intervention), got {ratio!r}; code more arms as several 0/1 variables"
+            )
         out[name] = (r[0], r[1])
     return out
 
 
-def _binary_specs(binary: Any, thresholds: Mapping[str, tuple[float, ...]],
-                  names: tuple[str, ...]) -> dict[str, Binary]:
+def _binary_specs(
+    binary: Any, thresholds: Mapping[str, tuple[float, ...]], names: tuple[str, ...]
+) -> dict[str, Binary]:
     out: dict[str, Binary] = {n: Binary(threshold=t) for n, t in thresholds.items()}
     if binary is None:
         return out
@@ -921,8 +1016,10 @@ def _binary_specs(binary: Any, thresholds: Mapping[str, tuple[float, ...]],
     items = binary.items() if isinstance(binary, Mapping) else ((b, Binary()) for b in binary)
     for name, value in items:
         if name not in names:
-            raise SpecificationError(f"binary= names {name!r}, not a variable of the population; "
-                                     + close_matches(name, names))
+            raise SpecificationError(
+                f"binary= names {name!r}, not a variable of the population; "
+                + close_matches(name, names)
+            )
         if isinstance(value, Binary):
             out[name] = value
         elif isinstance(value, Mapping):
@@ -936,7 +1033,8 @@ def _binary_specs(binary: Any, thresholds: Mapping[str, tuple[float, ...]],
         else:
             raise SpecificationError(
                 f"binary={{{name!r}: {value!r}}} is not understood; give a rate (0.3), rates per "
-                "arm ({0: 0.28, 1: 0.55}) or a Binary(...)")
+                "arm ({0: 0.28, 1: 0.55}) or a Binary(...)"
+            )
     return out
 
 
@@ -973,13 +1071,23 @@ def _not_psd(S: FloatArray, names: tuple[str, ...]) -> None:
     raise SpecificationError(
         "the population's residual (co)variances are not positive semi-definite (smallest "
         f"eigenvalue {w[0]:.3g}); check the variances and covariances of "
-        f"{', '.join(involved)}: a covariance cannot exceed the product of the two SDs")
+        f"{', '.join(involved)}: a covariance cannot exceed the product of the two SDs"
+    )
 
 
-def _standardize_and_check(A: FloatArray, S: FloatArray, m: FloatArray, names: tuple[str, ...],
-                           order: tuple[int, ...] | None, standardized: bool, user_var: set[int],
-                           arms: Mapping[str, tuple[float, float]], specs: Mapping[str, Binary],
-                           latent: Sequence[str], interactions: tuple[str, ...]) -> FloatArray:
+def _standardize_and_check(
+    A: FloatArray,
+    S: FloatArray,
+    m: FloatArray,
+    names: tuple[str, ...],
+    order: tuple[int, ...] | None,
+    standardized: bool,
+    user_var: set[int],
+    arms: Mapping[str, tuple[float, float]],
+    specs: Mapping[str, Binary],
+    latent: Sequence[str],
+    interactions: tuple[str, ...],
+) -> FloatArray:
     S = S.copy()
     v = len(names)
     for arm, ratio in arms.items():
@@ -989,15 +1097,20 @@ def _standardize_and_check(A: FloatArray, S: FloatArray, m: FloatArray, names: t
     for name, b in specs.items():
         if b.link == "logit":
             k = names.index(name)
-            S[k, k] = math.pi ** 2 / 3
+            S[k, k] = math.pi**2 / 3
     if order is None:
         if np.linalg.matrix_rank(np.eye(v) - A) < v:
-            raise SpecificationError("the population's paths form a loop with unit gain, so "
-                                     "I - A is singular; shrink the feedback paths")
+            raise SpecificationError(
+                "the population's paths form a loop with unit gain, so "
+                "I - A is singular; shrink the feedback paths"
+            )
     if not standardized or specs:
         return S
-    adjust = [k for k in range(v) if k not in user_var and names[k] not in arms
-              and names[k] not in interactions]
+    adjust = [
+        k
+        for k in range(v)
+        if k not in user_var and names[k] not in arms and names[k] not in interactions
+    ]
     B = np.linalg.inv(np.eye(v) - A)
     for _ in range(500):
         var = np.einsum("ij,jk,ik->i", B, S, B)
@@ -1009,10 +1122,13 @@ def _standardize_and_check(A: FloatArray, S: FloatArray, m: FloatArray, names: t
         if bad:
             raise SpecificationError(
                 f"standardized=True is impossible: the paths into {bad[0]!r} already explain "
-                "all of its variance (R² >= 1); make the paths into it smaller")
+                "all of its variance (R² >= 1); make the paths into it smaller"
+            )
     else:  # pragma: no cover - only feedback loops iterate
-        raise SpecificationError("standardized=True did not converge for this non-recursive "
-                                 "population; give the residual variances yourself")
+        raise SpecificationError(
+            "standardized=True did not converge for this non-recursive "
+            "population; give the residual variances yourself"
+        )
     for k in range(v):
         if names[k] in arms:
             S[k, k] = 1.0  # restored below; arms keep their allocation variance
@@ -1055,7 +1171,8 @@ def _standardize_discrete(pop: Population, user_var: set[int]) -> Population:
             if d <= 0:
                 raise SpecificationError(
                     f"standardized=True is impossible: the paths into {name!r} already explain "
-                    "all of its variance (R² >= 1); make the paths into it smaller")
+                    "all of its variance (R² >= 1); make the paths into it smaller"
+                )
             L[i, i] = math.sqrt(d)
             S[i, i] = float(L[i] @ L[i])
         y = pre + L[i, i] * U[:, i]
@@ -1094,11 +1211,13 @@ def _calibrate(pop: Population, specs: Mapping[str, Binary]) -> Population:
                 raise SpecificationError(
                     f"binary=: rates per arm for {name!r} need one randomised arm with a direct "
                     f"path {name} ~ arm in the population (declare it with arms=(1, 1); with "
-                    "several arms say which: Binary(rates=..., arm='arm'))")
+                    "several arms say which: Binary(rates=..., arm='arm'))"
+                )
             if not _has_edge_in_spec(pop, name, arm):
                 raise SpecificationError(
                     f"binary=: rates per arm for {name!r} need a direct path {name} ~ {arm} in "
-                    "the population (its value is calibrated)")
+                    "the population (its value is calibrated)"
+                )
             ka = pop.names.index(arm)
         current = dataclasses.replace(pop, A=A, discrete=discrete)
         parents = set(np.flatnonzero(A[i]).tolist()) - {ka}
@@ -1128,12 +1247,15 @@ def _calibrate(pop: Population, specs: Mapping[str, Binary]) -> Population:
 
 def _has_edge_in_spec(pop: Population, lhs: str, rhs: str) -> bool:
     table = pop.spec.table(ngroups=1, meanstructure=True, fixed_x=False, std_lv=True)
-    return any(table.op[i] == "~" and table.lhs[i] == lhs and table.rhs[i] == rhs
-               for i in range(table.n_rows))
+    return any(
+        table.op[i] == "~" and table.lhs[i] == lhs and table.rhs[i] == rhs
+        for i in range(table.n_rows)
+    )
 
 
-def _latent_sample(pop: Population, i: int, exclude: int | None = None
-                   ) -> tuple[FloatArray, FloatArray]:
+def _latent_sample(
+    pop: Population, i: int, exclude: int | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Latent response of variable i (without the path from ``exclude``) in a big sample."""
     rng = np.random.default_rng(np.random.SeedSequence(_AUX_SEED, spawn_key=(i,)))
     A = pop.A.copy()
@@ -1164,7 +1286,8 @@ def _check_implied(pop: Population) -> None:
         "the population's implied covariance matrix of the observed variables is not "
         f"positive definite (smallest eigenvalue {w[0]:.3g}); the variables "
         f"{', '.join(involved)} are (nearly) linearly dependent: give them residual variance "
-        "or change the paths into them")
+        "or change the paths into them"
+    )
 
 
 def _waves(waves: Any, observed: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
@@ -1182,16 +1305,22 @@ def _waves(waves: Any, observed: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
     return infer_waves(observed)
 
 
-def _check_attrition(att: Attrition, waves: Mapping[int, tuple[str, ...]],
-                     discrete: Mapping[str, _Discrete], observed: tuple[str, ...]) -> None:
+def _check_attrition(
+    att: Attrition,
+    waves: Mapping[int, tuple[str, ...]],
+    discrete: Mapping[str, _Discrete],
+    observed: tuple[str, ...],
+) -> None:
     n_follow = max(len(waves) - 1, 1)
     att.rates(n_follow)
     if att.on is not None:
         stems = {_stem(v) for v in observed} | set(observed)
         for name in att.on:
             if name not in stems:
-                raise SpecificationError(f"Attrition(on=) names {name!r}, not a variable (or stem) "
-                                         "of the population; " + close_matches(name, sorted(stems)))
+                raise SpecificationError(
+                    f"Attrition(on=) names {name!r}, not a variable (or stem) "
+                    "of the population; " + close_matches(name, sorted(stems))
+                )
 
 
 def expected_retained(pop: Population, n: int) -> float:
@@ -1208,7 +1337,7 @@ def expected_retained(pop: Population, n: int) -> float:
 # ----------------------------------------------------------------------------- moments
 @dataclass(frozen=True, eq=False)
 class MomentSampler:
-    """Sample means and covariances of normal data, drawn without raw data.
+    r"""Sample means and covariances of normal data, drawn without raw data.
 
     For complete multivariate normal data the sample covariance (divisor N) is
     ``W / N`` with ``W ~ Wishart(Σ, N - 1)``, independent of the sample mean
@@ -1219,6 +1348,14 @@ class MomentSampler:
 
     Build one with :meth:`from_population`; :meth:`draw` takes one generator per
     replicate, so each replicate's numbers depend on its own stream only.
+
+    Examples
+    --------
+    >>> pop = compile_population("m ~ 0.4*x\ny ~ 0.3*m")
+    >>> sampler = MomentSampler.from_population(pop, [0, 1, 2], 50, means=True)
+    >>> mean, cov = sampler.draw([np.random.default_rng(s) for s in range(4)])
+    >>> mean.shape, cov.shape
+    ((4, 3), (4, 3, 3))
     """
 
     n: int
@@ -1232,12 +1369,14 @@ class MomentSampler:
     sxx: float
 
     @classmethod
-    def from_population(cls, pop: Population, columns: Sequence[int], n: int, *,
-                        means: bool) -> MomentSampler:
+    def from_population(
+        cls, pop: Population, columns: Sequence[int], n: int, *, means: bool
+    ) -> MomentSampler:
         """Sampler for some observed columns of a normal population at sample size n."""
         if not pop.is_normal or len(pop.arms) > 1:
-            raise SpecificationError("moment sampling needs a normal population with at most "
-                                     "one arm")
+            raise SpecificationError(
+                "moment sampling needs a normal population with at most one arm"
+            )
         mean, cov = pop.moments()
         cols = list(columns)
         mu, sigma = mean[cols], cov[np.ix_(cols, cols)]
@@ -1247,11 +1386,18 @@ class MomentSampler:
             if k in cols:
                 arm = cols.index(k)
         if arm < 0:
-            return cls(n, len(cols), means, -1, mu, np.linalg.cholesky(sigma), np.zeros(0), 0.0,
-                       0.0)
+            return cls(
+                n, len(cols), means, -1, mu, np.linalg.cholesky(sigma), np.zeros(0), 0.0, 0.0
+            )
         ratio = pop.arms[pop.observed[cols[arm]]]
-        sizes = [n] if pop.sites is None else [
-            n // pop.sites.n_sites + (s < n % pop.sites.n_sites) for s in range(pop.sites.n_sites)]
+        sizes = (
+            [n]
+            if pop.sites is None
+            else [
+                n // pop.sites.n_sites + (s < n % pop.sites.n_sites)
+                for s in range(pop.sites.n_sites)
+            ]
+        )
         n1 = sum(int(round(size * ratio[1] / sum(ratio))) for size in sizes)
         xbar = n1 / n
         rest = [j for j in range(len(cols)) if j != arm]
@@ -1263,8 +1409,17 @@ class MomentSampler:
         mu_full = mu.copy()
         mu_full[rest] = mu_y
         mu_full[arm] = xbar
-        return cls(n, len(cols), means, arm, mu_full, np.linalg.cholesky(omega), pi, xbar,
-                   xbar * (1.0 - xbar))
+        return cls(
+            n,
+            len(cols),
+            means,
+            arm,
+            mu_full,
+            np.linalg.cholesky(omega),
+            pi,
+            xbar,
+            xbar * (1.0 - xbar),
+        )
 
     def draw(self, rngs: Sequence[np.random.Generator]) -> tuple[FloatArray, FloatArray]:
         """One (mean, covariance) per generator: shapes (R, p) and (R, p, p)."""
@@ -1286,13 +1441,13 @@ class MomentSampler:
         W = LT @ np.swapaxes(LT, 1, 2) / n
         at = n_low
         if self.means:
-            ebar = (Z[:, at:at + q] @ self.chol.T) / np.sqrt(n)
+            ebar = (Z[:, at : at + q] @ self.chol.T) / np.sqrt(n)
             at += q
         else:
             ebar = np.zeros((R, q))
         if self.arm < 0:
             return self.mu + ebar, W
-        bhat = self.pi + (Z[:, at:at + q] @ self.chol.T) / np.sqrt(n * self.sxx)
+        bhat = self.pi + (Z[:, at : at + q] @ self.chol.T) / np.sqrt(n * self.sxx)
         rest = [j for j in range(self.p) if j != self.arm]
         cov = np.zeros((R, self.p, self.p))
         cov[np.ix_(np.arange(R), rest, rest)] = W + self.sxx * bhat[:, :, None] * bhat[:, None, :]
@@ -1398,9 +1553,16 @@ def simulate(
     """
     import pandas as pd
 
-    pop = compile_population(population, waves=waves, arms=arms, binary=binary,
-                             standardized=standardized, sites=sites, reliability=reliability,
-                             attrition=attrition)
+    pop = compile_population(
+        population,
+        waves=waves,
+        arms=arms,
+        binary=binary,
+        standardized=standardized,
+        sites=sites,
+        reliability=reliability,
+        attrition=attrition,
+    )
     n = _check_n(n, pop)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng = np.random.default_rng(ss)
@@ -1411,17 +1573,22 @@ def simulate(
     for name in pop.observed:
         if name in pop.arms or name in pop.discrete:
             col = frame[name]
-            frame[name] = col.astype("Int64") if col.isna().any() or has_missing and \
-                name not in pop.arms else col.astype("int64")
+            frame[name] = (
+                col.astype("Int64")
+                if col.isna().any() or has_missing and name not in pop.arms
+                else col.astype("int64")
+            )
     if site_codes:
         frame["site"] = site_codes[0].astype("int64") + 1
-    frame.attrs.update({
-        "population": pop.syntax(),
-        "thresholds": {k: list(d.thresholds) for k, d in pop.discrete.items()},
-        "waves": {int(t): list(v) for t, v in pop.waves.items()},
-        "seed": ss.entropy if isinstance(ss.entropy, int) else None,
-        "attrition": None if pop.attrition is None else str(pop.attrition),
-    })
+    frame.attrs.update(
+        {
+            "population": pop.syntax(),
+            "thresholds": {k: list(d.thresholds) for k, d in pop.discrete.items()},
+            "waves": {int(t): list(v) for t, v in pop.waves.items()},
+            "seed": ss.entropy if isinstance(ss.entropy, int) else None,
+            "attrition": None if pop.attrition is None else str(pop.attrition),
+        }
+    )
     return frame
 
 
@@ -1429,6 +1596,8 @@ def _check_n(n: Any, pop: Population) -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise DataError(f"n={n!r} must be an integer of at least 2 participants")
     if pop.sites is not None and n < pop.sites.n_sites:
-        raise DataError(f"n={n} is smaller than the {pop.sites.n_sites} sites; recruit at least "
-                        "one participant per site")
+        raise DataError(
+            f"n={n} is smaller than the {pop.sites.n_sites} sites; recruit at least "
+            "one participant per site"
+        )
     return int(n)

@@ -20,16 +20,31 @@ def sample_sizes(result: PowerResult, power: float = 0.8, **design: Any) -> pd.D
         extra = {k: sel[k] for k in design.get("by", [])}
         try:
             size = result.n_for(power, target=sel["target"], test=sel["test"], **extra)
-            rows.append({**sel, "n_for_80": size.n, "ci_lower": round(size.ci_lower),
-                         "ci_upper": round(size.ci_upper), "bracket": f"{size.bracket}"})
+            rows.append(
+                {
+                    **sel,
+                    "n_for_80": size.n,
+                    "ci_lower": round(size.ci_lower),
+                    "ci_upper": round(size.ci_upper),
+                    "bracket": f"{size.bracket}",
+                }
+            )
         except PathModelsError as exc:
-            rows.append({**sel, "n_for_80": None, "ci_lower": None, "ci_upper": None,
-                         "bracket": str(exc).split(";")[0].split(": ", 1)[-1]})
+            rows.append(
+                {
+                    **sel,
+                    "n_for_80": None,
+                    "ci_lower": None,
+                    "ci_upper": None,
+                    "bracket": str(exc).split(";")[0].split(": ", 1)[-1],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def markdown(frame: pd.DataFrame) -> str:
     """A pipe table (no extra dependency)."""
+
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return "" if pd.isna(v) else f"{v:.4g}"
@@ -41,20 +56,42 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def write(result: PowerResult, folder: Path, title: str, intro: str,
-          sizes: pd.DataFrame, columns: list[str] | None = None) -> None:
+def write(
+    result: PowerResult,
+    folder: Path,
+    title: str,
+    intro: str,
+    sizes: pd.DataFrame,
+    columns: list[str] | None = None,
+    **plot: Any,
+) -> None:
     """results.csv (full table), results.md (readable) and power.png."""
     result.table.to_csv(folder / "results.csv", index=False)
     shown = result.table if columns is None else result.table[columns]
-    md = [f"# {title}", "", intro.strip(), "",
-          f"{result.options['reps']} replicates per design point, alpha = "
-          f"{result.options['alpha']}, seed {result.options['seed']}, "
-          f"{result.elapsed_s:.0f} s ({', '.join(result.options['paths'])} path).", "",
-          "## N for 80% power", "", markdown(sizes), "",
-          "## Power table", "", markdown(shown), "",
-          "Population values of the targets (what the estimator converges to): "
-          + ", ".join(f"{k} = {v:.4f}" for k, v in result.truth.items()), ""]
+    md = [
+        f"# {title}",
+        "",
+        intro.strip(),
+        "",
+        f"{result.options['reps']} replicates per design point, alpha = "
+        f"{result.options['alpha']}, seed {result.options['seed']}, "
+        f"{', '.join(result.options['paths'])} path; this file was written in "
+        f"{result.elapsed_s:.0f} s (replicates already in runs.db are read back, not "
+        "recomputed; see simulations/README.md for full-run times).",
+        "",
+        "## N for 80% power",
+        "",
+        markdown(sizes),
+        "",
+        "## Power table",
+        "",
+        markdown(shown),
+        "",
+        "Population values of the targets (what the estimator converges to): "
+        + ", ".join(f"{k} = {v:.4f}" for k, v in result.truth.items()),
+        "",
+    ]
     md += [f"- {note}" for note in result.notes]
     (folder / "results.md").write_text("\n".join(md) + "\n")
-    fig = result.plot()
+    fig = result.plot(**plot)
     fig.savefig(folder / "power.png", dpi=130, bbox_inches="tight")

@@ -59,8 +59,13 @@ def test_table_columns_and_counts() -> None:
 
 
 def test_parameter_targets_use_wald_and_paths_can_be_named() -> None:
-    res = run("m ~ 0.3*x\ny ~ 0.2*m", n=[100], reps=100, targets=["m~x", "y ~ m"],
-              tests=["wald", "mc", "joint"])
+    res = run(
+        "m ~ 0.3*x\ny ~ 0.2*m",
+        n=[100],
+        reps=100,
+        targets=["m~x", "y ~ m"],
+        tests=["wald", "mc", "joint"],
+    )
     assert set(res.table["target"]) == {"m~x", "y ~ m"}
     assert set(res.table["test"]) == {"wald", "mc"}
     assert res.truth["m~x"] == pytest.approx(0.3)
@@ -68,16 +73,25 @@ def test_parameter_targets_use_wald_and_paths_can_be_named() -> None:
 
 
 def test_total_effect_has_no_joint_test() -> None:
-    res = run("m ~ a*0.3*x\ny ~ b*0.3*m + cp*0.1*x\nind := a*b\ntotal := cp + a*b",
-              n=[100], reps=50, targets=["ind", "total"])
+    res = run(
+        "m ~ a*0.3*x\ny ~ b*0.3*m + cp*0.1*x\nind := a*b\ntotal := cp + a*b",
+        n=[100],
+        reps=50,
+        targets=["ind", "total"],
+    )
     tests = res.table.groupby("target")["test"].apply(list).to_dict()
     assert tests == {"ind": ["joint", "mc", "sobel"], "total": ["mc", "sobel"]}
     assert res.truth["total"] == pytest.approx(0.1 + 0.09)
 
 
 def test_null_effect_gives_type_one_error() -> None:
-    res = run(MEDIATION.format(a=0.0, b=0.0).replace("a*0.0", "a*0"), n=[200], reps=400,
-              targets=["a"], tests=["wald"])
+    res = run(
+        MEDIATION.format(a=0.0, b=0.0).replace("a*0.0", "a*0"),
+        n=[200],
+        reps=400,
+        targets=["a"],
+        tests=["wald"],
+    )
     assert res.table["power"].iloc[0] == pytest.approx(0.05, abs=3 * np.sqrt(0.05 * 0.95 / 400))
 
 
@@ -122,21 +136,93 @@ def test_fritz_mackinnon_z_tests_are_more_powerful(ab: float, n: int) -> None:
 # The same designs through our lavaan loop (benchmarks/power/lavaan_power.R, case
 # "mediation": sem() per replicate, 1000 replicates, seed 2024; mc = 1000 draws).
 LAVAAN_MEDIATION = {
-    (50, "joint"): 0.602, (50, "sobel"): 0.378, (50, "mc"): 0.586,
-    (75, "joint"): 0.827, (75, "sobel"): 0.707, (75, "mc"): 0.822,
-    (100, "joint"): 0.933, (100, "sobel"): 0.875, (100, "mc"): 0.929,
-    (150, "joint"): 0.99, (150, "sobel"): 0.983, (150, "mc"): 0.991,
-    (200, "joint"): 1.0, (200, "sobel"): 0.999, (200, "mc"): 0.999,
+    (50, "joint"): 0.602,
+    (50, "sobel"): 0.378,
+    (50, "mc"): 0.586,
+    (75, "joint"): 0.827,
+    (75, "sobel"): 0.707,
+    (75, "mc"): 0.822,
+    (100, "joint"): 0.933,
+    (100, "sobel"): 0.875,
+    (100, "mc"): 0.929,
+    (150, "joint"): 0.99,
+    (150, "sobel"): 0.983,
+    (150, "mc"): 0.991,
+    (200, "joint"): 1.0,
+    (200, "sobel"): 0.999,
+    (200, "mc"): 0.999,
 }
 
 
 def test_agrees_with_the_lavaan_loop() -> None:
-    res = run(SIMPLE, n=[50, 75, 100, 150, 200], reps=1000, seed=2024,
-              tests=["joint", "sobel", "mc"])
+    res = run(
+        SIMPLE, n=[50, 75, 100, 150, 200], reps=1000, seed=2024, tests=["joint", "sobel", "mc"]
+    )
     for _, row in res.table.iterrows():
         ref = LAVAAN_MEDIATION[(int(row["n"]), row["test"])]
         se = np.sqrt(row["mcse"] ** 2 + ref * (1 - ref) / 1000)
         assert within_mcse(row["power"], ref, se), (row["n"], row["test"], row["power"], ref)
+
+
+def riclpm_syntax(population: bool) -> str:
+    """The 4-wave bivariate RI-CLPM of benchmarks/power (lavaan() style, auto=False)."""
+    lines = ["RIx =~ 1*x1 + 1*x2 + 1*x3 + 1*x4", "RIy =~ 1*y1 + 1*y2 + 1*y3 + 1*y4"]
+    for t in range(1, 5):
+        lines += [f"wx{t} =~ 1*x{t}", f"wy{t} =~ 1*y{t}", f"x{t} ~~ 0*x{t}", f"y{t} ~~ 0*y{t}"]
+    for t in range(2, 5):
+        lab = "clyx*" if t == 2 else ""
+        if population:
+            lines += [
+                f"wx{t} ~ 0.4*wx{t - 1} + 0.10*wy{t - 1}",
+                f"wy{t} ~ {lab}0.15*wx{t - 1} + 0.4*wy{t - 1}",
+                f"wx{t} ~~ 0.7*wx{t}",
+                f"wy{t} ~~ 0.7*wy{t}",
+                f"wx{t} ~~ 0.2*wy{t}",
+            ]
+        else:
+            lines += [
+                f"wx{t} ~ wx{t - 1} + wy{t - 1}",
+                f"wy{t} ~ {lab}wx{t - 1} + wy{t - 1}",
+                f"wx{t} ~~ wx{t}",
+                f"wy{t} ~~ wy{t}",
+                f"wx{t} ~~ wy{t}",
+            ]
+    values = ["1*", "1*", "0.3*", "1*", "1*", "0.3*"] if population else [""] * 6
+    pairs = [
+        ("wx1", "wx1"),
+        ("wy1", "wy1"),
+        ("wx1", "wy1"),
+        ("RIx", "RIx"),
+        ("RIy", "RIy"),
+        ("RIx", "RIy"),
+    ]
+    lines += [f"{a} ~~ {v}{b}" for (a, b), v in zip(pairs, values, strict=True)]
+    return "\n".join(lines)
+
+
+# lavaan loop, case "riclpm": lavaan(meanstructure = TRUE) per replicate, 200 replicates,
+# seed 2024 (benchmarks/power/results/lavaan_riclpm.json).
+LAVAAN_RICLPM = {200: 0.35, 400: 0.585}
+
+
+def test_riclpm_cross_lag_agrees_with_the_lavaan_loop() -> None:
+    from pathmodels.spec import Spec
+
+    res = run(
+        Spec.from_syntax(riclpm_syntax(True), auto=False),
+        Spec.from_syntax(riclpm_syntax(False), auto=False),
+        n=[200, 400],
+        reps=2000,
+        seed=99,
+        targets=["clyx"],
+        tests=["wald"],
+    )
+    assert res.options["paths"] == ["moments"]  # means saturated: fitted without them
+    for _, row in res.table.iterrows():
+        ref = LAVAAN_RICLPM[int(row["n"])]
+        se = np.sqrt(row["mcse"] ** 2 + ref * (1 - ref) / 200)
+        assert within_mcse(row["power"], ref, se)
+        assert abs(row["bias"]) < 3 * row["sd_est"] / np.sqrt(2000)
 
 
 @pytest.mark.slow
@@ -180,8 +266,13 @@ def test_waves_grid_with_callable_population() -> None:
 
 def test_failed_replicates_are_counted_not_dropped() -> None:
     # A rare binary mediator is constant in some small samples: singular covariance.
-    res = run("m ~ a*0.5*x\ny ~ b*0.5*m\nind := a*b", n=[20], reps=100,
-              binary={"m": 0.03}, tests=["joint"])
+    res = run(
+        "m ~ a*0.5*x\ny ~ b*0.5*m\nind := a*b",
+        n=[20],
+        reps=100,
+        binary={"m": 0.03},
+        tests=["joint"],
+    )
     row = res.table.iloc[0]
     failed = res.replicates[res.replicates["status"] != "ok"]
     assert 0 < len(failed) < 100
@@ -199,8 +290,11 @@ def test_bootstrap_test_runs_on_raw_data() -> None:
 
 
 # ------------------------------------------------------------------ reproducibility
-@settings(max_examples=3, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 2**31), reps=st.integers(260, 400))
 def test_same_table_for_any_n_jobs(seed: int, reps: int) -> None:
     one = run(SIMPLE, n=[40, 60], reps=reps, seed=seed)
@@ -232,8 +326,9 @@ def test_dask_local_cluster_gives_identical_results() -> None:
         import dask.distributed  # noqa: F401
     distributed = pytest.importorskip("dask.distributed")
     local = run(SIMPLE, n=[50, 70], reps=300, seed=4)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
             remote = run(SIMPLE, n=[50, 70], reps=300, seed=4, cluster=client)
         by_address = run(SIMPLE, n=[50, 70], reps=300, seed=4, cluster=cluster.scheduler_address)
@@ -244,12 +339,24 @@ def test_dask_local_cluster_gives_identical_results() -> None:
 # ------------------------------------------------------------------ n_for and plot
 def synthetic(b0: float, b1: float, ns: list[int], reps: int = 10**7) -> PowerResult:
     p = special.ndtr(b0 + b1 * np.sqrt(ns))
-    table = pd.DataFrame({"n": ns, "target": "ind", "test": "joint", "power": p,
-                          "mcse": np.sqrt(p * (1 - p) / reps), "reps": reps,
-                          "n_converged": reps, "n_admissible": reps, "mean_est": 0.1,
-                          "sd_est": 0.05, "mean_se": 0.05, "bias": 0.0, "coverage": np.nan})
-    return PowerResult(table, pd.DataFrame(), {"ind": 0.1}, {"reps": reps, "alpha": 0.05},
-                       0.0)
+    table = pd.DataFrame(
+        {
+            "n": ns,
+            "target": "ind",
+            "test": "joint",
+            "power": p,
+            "mcse": np.sqrt(p * (1 - p) / reps),
+            "reps": reps,
+            "n_converged": reps,
+            "n_admissible": reps,
+            "mean_est": 0.1,
+            "sd_est": 0.05,
+            "mean_se": 0.05,
+            "bias": 0.0,
+            "coverage": np.nan,
+        }
+    )
+    return PowerResult(table, pd.DataFrame(), {"ind": 0.1}, {"reps": reps, "alpha": 0.05}, 0.0)
 
 
 def test_n_for_recovers_a_known_curve() -> None:
@@ -277,8 +384,7 @@ def test_n_for_needs_a_bracket_and_a_choice() -> None:
 
 
 def test_n_for_on_a_simulated_grid_matches_fritz_mackinnon() -> None:
-    res = run(SIMPLE, n=[50, 60, 70, 80, 90, 100], reps=2000, seed=3, tests="joint",
-              dist="t")
+    res = run(SIMPLE, n=[50, 60, 70, 80, 90, 100], reps=2000, seed=3, tests="joint", dist="t")
     size = res.n_for(0.8)
     assert size.ci_lower <= 74 <= size.ci_upper or abs(size.estimate - 74) < 3
 
@@ -293,10 +399,17 @@ def test_plot_draws_curves_bands_and_target() -> None:
 
 
 def test_import_loads_no_heavy_module() -> None:
-    code = ("import sys, pathmodels; bad = [m for m in ('matplotlib', 'dask', 'rich', "
-            "'threadpoolctl') if m in sys.modules]; print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, pathmodels; bad = [m for m in ('matplotlib', 'dask', 'rich', "
+        "'threadpoolctl') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -317,20 +430,24 @@ def test_to_dict_is_json_with_nulls() -> None:
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("kwargs,error,match", [
-    ({"targets": ["ind2"]}, SpecificationError, "did you mean 'ind'"),
-    ({"tests": ["jont"]}, SpecificationError, "did you mean 'joint'"),
-    ({"dist": "f"}, SpecificationError, "dist="),
-    ({"n": [3]}, DataError, "free parameters"),
-    ({"n": [1]}, DataError, "at least 2"),
-    ({"store": "x.db", "seed": None}, SpecificationError, "seed="),
-    ({"attrition": Attrition(0.9), "n": [20]}, DataError, "fewer than the 7 free"),
-    ({"reps": 0}, SpecificationError, "reps="),
-    ({"model": "m ~ x\ny ~ m + x + z"}, SpecificationError, "does not generate"),
-    ({"targets": ["y~x"], "model": "m ~ x\ny ~ m + 0*x"}, SpecificationError, "fixed"),
-])
-def test_bad_input_raises_before_running(kwargs: dict[str, object], error: type[Exception],
-                                         match: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"targets": ["ind2"]}, SpecificationError, "did you mean 'ind'"),
+        ({"tests": ["jont"]}, SpecificationError, "did you mean 'joint'"),
+        ({"dist": "f"}, SpecificationError, "dist="),
+        ({"n": [3]}, DataError, "free parameters"),
+        ({"n": [1]}, DataError, "at least 2"),
+        ({"store": "x.db", "seed": None}, SpecificationError, "seed="),
+        ({"attrition": Attrition(0.9), "n": [20]}, DataError, "fewer than the 7 free"),
+        ({"reps": 0}, SpecificationError, "reps="),
+        ({"model": "m ~ x\ny ~ m + x + z"}, SpecificationError, "does not generate"),
+        ({"targets": ["y~x"], "model": "m ~ x\ny ~ m + 0*x"}, SpecificationError, "fixed"),
+    ],
+)
+def test_bad_input_raises_before_running(
+    kwargs: dict[str, object], error: type[Exception], match: str, tmp_path: Path
+) -> None:
     args = {"n": [50], "reps": 10, "seed": 1, "progress": False}
     args.update(kwargs)
     if args.get("store") == "x.db":
@@ -351,16 +468,47 @@ def test_cli_power_json_and_table(tmp_path: Path) -> None:
     from pathmodels.cli import app
 
     runner = CliRunner()
-    out = runner.invoke(app, ["power", SIMPLE, "--n", "50,100", "--reps", "100", "--seed", "1",
-                              "--json", "--quiet", "--n-for", "0.8"])
+    out = runner.invoke(
+        app,
+        [
+            "power",
+            SIMPLE,
+            "--n",
+            "50,100",
+            "--reps",
+            "100",
+            "--seed",
+            "1",
+            "--json",
+            "--quiet",
+            "--n-for",
+            "0.8",
+        ],
+    )
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
     ours = run(SIMPLE, n=[50, 100], reps=100, seed=1)
     assert [r["power"] for r in payload["table"]] == list(ours.table["power"])
     assert payload["elapsed_s"] > 0
     assert {s["test"] for s in payload["n_for"]} == {"joint", "mc", "sobel"}
-    text = runner.invoke(app, ["power", SIMPLE, "--n", "50", "--reps", "20", "--seed", "1",
-                               "--quiet", "--test", "joint", "--plot", str(tmp_path / "p.png")])
+    text = runner.invoke(
+        app,
+        [
+            "power",
+            SIMPLE,
+            "--n",
+            "50",
+            "--reps",
+            "20",
+            "--seed",
+            "1",
+            "--quiet",
+            "--test",
+            "joint",
+            "--plot",
+            str(tmp_path / "p.png"),
+        ],
+    )
     assert text.exit_code == 0
     assert "Monte Carlo power" in text.stdout and "joint" in text.stdout
     bad = runner.invoke(app, ["power", SIMPLE, "--n", "50", "--test", "nope", "--quiet"])
@@ -374,17 +522,44 @@ def test_cli_simulate_csv_and_parquet(tmp_path: Path) -> None:
     from pathmodels.cli import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["simulate", "ips_employment_qol", "--n", "200", "--seed", "1",
-                              "-o", str(tmp_path / "d.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "simulate",
+            "ips_employment_qol",
+            "--n",
+            "200",
+            "--seed",
+            "1",
+            "-o",
+            str(tmp_path / "d.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(tmp_path / "d.csv")
     from pathmodels.simulate import simulate
 
     expected = simulate("ips_employment_qol", 200, seed=1)
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
-    res = runner.invoke(app, ["simulate", "m ~ 0.3*arm\ny ~ 0.4*m", "--n", "100", "--seed",
-                              "2", "--arms", "1:1", "--attrition", "0.2", "--binary",
-                              "m=0.3", "-o", str(tmp_path / "d.parquet")])
+    res = runner.invoke(
+        app,
+        [
+            "simulate",
+            "m ~ 0.3*arm\ny ~ 0.4*m",
+            "--n",
+            "100",
+            "--seed",
+            "2",
+            "--arms",
+            "1:1",
+            "--attrition",
+            "0.2",
+            "--binary",
+            "m=0.3",
+            "-o",
+            str(tmp_path / "d.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     frame = pd.read_parquet(tmp_path / "d.parquet")
     assert frame["m"].isna().any() and frame["arm"].notna().all()

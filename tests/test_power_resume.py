@@ -25,8 +25,20 @@ SIMPLE = "m ~ a*0.39*x\ny ~ b*0.39*m + cp*0*x\nind := a*b"
 
 
 def command(db: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-c", "from pathmodels.cli import main; main()", "power", SIMPLE,
-            "--seed", "11", "--store", str(db), "--json", "--quiet", *extra]
+    return [
+        sys.executable,
+        "-c",
+        "from pathmodels.cli import main; main()",
+        "power",
+        SIMPLE,
+        "--seed",
+        "11",
+        "--store",
+        str(db),
+        "--json",
+        "--quiet",
+        *extra,
+    ]
 
 
 def stored(db: Path) -> int:
@@ -41,15 +53,24 @@ def stored(db: Path) -> int:
 
 def duplicates(db: Path) -> int:
     with sqlite3.connect(db) as con:
-        return int(con.execute(
-            "SELECT COUNT(*) FROM (SELECT design_key, rep, COUNT(*) AS k FROM replicates "
-            "GROUP BY design_key, rep HAVING k > 1)").fetchone()[0])
+        return int(
+            con.execute(
+                "SELECT COUNT(*) FROM (SELECT design_key, rep, COUNT(*) AS k FROM replicates "
+                "GROUP BY design_key, rep HAVING k > 1)"
+            ).fetchone()[0]
+        )
 
 
 def kill_midway(cmd: list[str], db: Path, at_least: int, total: int) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while stored(db) < at_least:
@@ -83,12 +104,20 @@ def test_sigkill_during_fiml_run_then_resume(tmp_path: Path) -> None:
     kill_midway(command(db, *args), db, at_least=20, total=total)
     payload = finish(command(db, *args))
     assert stored(db) == total and duplicates(db) == 0
-    fresh = power(SIMPLE, n=[60, 90], reps=100, attrition=0.3, tests=["joint", "sobel"],
-                  seed=11, progress=False)
+    fresh = power(
+        SIMPLE,
+        n=[60, 90],
+        reps=100,
+        attrition=0.3,
+        tests=["joint", "sobel"],
+        seed=11,
+        progress=False,
+    )
     got = pd.DataFrame(payload["table"])  # type: ignore[arg-type]
     cols = ["n", "target", "test", "power", "n_converged", "mean_est", "mean_se"]
-    pd.testing.assert_frame_equal(got[cols], fresh.table[cols].reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got[cols], fresh.table[cols].reset_index(drop=True), check_dtype=False
+    )
     again = finish(command(db, *args))  # a third run only reads the store
     assert again["table"] == payload["table"]
 
@@ -102,9 +131,7 @@ def test_sigkill_with_worker_processes_then_resume(tmp_path: Path) -> None:
     kill_midway(command(db, *args), db, at_least=1000, total=total)
     payload = finish(command(db, *args))
     assert stored(db) == total and duplicates(db) == 0
-    fresh = power(SIMPLE, n=[50, 80], reps=8000, tests=["joint", "mc"], seed=11,
-                  progress=False)
+    fresh = power(SIMPLE, n=[50, 80], reps=8000, tests=["joint", "mc"], seed=11, progress=False)
     got = pd.DataFrame(payload["table"])  # type: ignore[arg-type]
     expected = fresh.table.reset_index(drop=True)
-    pd.testing.assert_frame_equal(got[expected.columns].astype(expected.dtypes.to_dict()),
-                                  expected)
+    pd.testing.assert_frame_equal(got[expected.columns].astype(expected.dtypes.to_dict()), expected)

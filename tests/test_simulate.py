@@ -27,19 +27,34 @@ from pathmodels.simulate import (
 #                     return.fit = TRUE)
 #   lavInspect(attr(d, "fit"), "implied")$cov
 LAVAAN_IMPLIED = {
-    ("mediation", False): (["m", "y", "x"],
-                           [[1.16, 0.428, 0.4], [0.428, 1.1924, 0.32], [0.4, 0.32, 1]]),
-    ("mediation", True): (["m", "y", "x"],
-                          [[1, 0.38, 0.4], [0.38, 1.0756, 0.32], [0.4, 0.32, 1]]),
-    ("cfa", False): (["x1", "x2", "x3", "y"],
-                     [[1.64, 0.56, 0.48, 0.4], [0.56, 1.49, 0.42, 0.35],
-                      [0.48, 0.42, 1.36, 0.3], [0.4, 0.35, 0.3, 1.25]]),
-    ("cfa", True): (["x1", "x2", "x3", "y"],
-                    [[1, 0.56, 0.48, 0.4], [0.56, 1, 0.42, 0.35], [0.48, 0.42, 1, 0.3],
-                     [0.4, 0.35, 0.3, 1]]),
-    ("defaults", False): (["x1", "x2", "x3", "y", "z"],
-                          [[2, 1, 1, 0.5, 0], [1, 2, 1, 0.5, 0], [1, 1, 2, 0.5, 0],
-                           [0.5, 0.5, 0.5, 1.25, 0], [0, 0, 0, 0, 2]]),
+    ("mediation", False): (
+        ["m", "y", "x"],
+        [[1.16, 0.428, 0.4], [0.428, 1.1924, 0.32], [0.4, 0.32, 1]],
+    ),
+    ("mediation", True): (["m", "y", "x"], [[1, 0.38, 0.4], [0.38, 1.0756, 0.32], [0.4, 0.32, 1]]),
+    ("cfa", False): (
+        ["x1", "x2", "x3", "y"],
+        [
+            [1.64, 0.56, 0.48, 0.4],
+            [0.56, 1.49, 0.42, 0.35],
+            [0.48, 0.42, 1.36, 0.3],
+            [0.4, 0.35, 0.3, 1.25],
+        ],
+    ),
+    ("cfa", True): (
+        ["x1", "x2", "x3", "y"],
+        [[1, 0.56, 0.48, 0.4], [0.56, 1, 0.42, 0.35], [0.48, 0.42, 1, 0.3], [0.4, 0.35, 0.3, 1]],
+    ),
+    ("defaults", False): (
+        ["x1", "x2", "x3", "y", "z"],
+        [
+            [2, 1, 1, 0.5, 0],
+            [1, 2, 1, 0.5, 0],
+            [1, 1, 2, 0.5, 0],
+            [0.5, 0.5, 0.5, 1.25, 0],
+            [0, 0, 0, 0, 2],
+        ],
+    ),
 }
 CASES = {
     "mediation": "m ~ 0.4*x\ny ~ 0.3*m + 0.2*x",
@@ -71,8 +86,9 @@ def test_standardized_chain_has_unit_variances_where_lavaan_does_not() -> None:
     ref_frame = pd.DataFrame(ref, index=names, columns=names)
     assert ref_frame.loc["y", "y"] == pytest.approx(1.0756)
     # Where lavaan's pass is exact (x, m and their covariance) the two agree.
-    np.testing.assert_allclose(ours.loc[["x", "m"], ["x", "m"]],
-                               ref_frame.loc[["x", "m"], ["x", "m"]], atol=1e-12)
+    np.testing.assert_allclose(
+        ours.loc[["x", "m"], ["x", "m"]], ref_frame.loc[["x", "m"], ["x", "m"]], atol=1e-12
+    )
     # The residual variances are the textbook ones: 1 - R².
     pop = compile_population(CASES["mediation"], standardized=True)
     m, y = pop.names.index("m"), pop.names.index("y")
@@ -82,8 +98,9 @@ def test_standardized_chain_has_unit_variances_where_lavaan_does_not() -> None:
 
 
 def test_standardized_keeps_residual_variances_written_in_the_syntax() -> None:
-    pop = compile_population("f =~ 1*x1 + 1*x2\nx1 ~~ 0*x1\nx2 ~~ 0.5*x2\ny ~ 0.4*x1",
-                             standardized=True)
+    pop = compile_population(
+        "f =~ 1*x1 + 1*x2\nx1 ~~ 0*x1\nx2 ~~ 0.5*x2\ny ~ 0.4*x1", standardized=True
+    )
     assert pop.S[pop.names.index("x1"), pop.names.index("x1")] == 0.0
     assert pop.S[pop.names.index("x2"), pop.names.index("x2")] == 0.5
     _, cov = pop.moments()
@@ -91,8 +108,9 @@ def test_standardized_keeps_residual_variances_written_in_the_syntax() -> None:
 
 
 # ------------------------------------------------------------------ sampling
-def assert_sample_matches(frame: pd.DataFrame, mean: np.ndarray, cov: np.ndarray,
-                          z: float = 5.0) -> None:
+def assert_sample_matches(
+    frame: pd.DataFrame, mean: np.ndarray, cov: np.ndarray, z: float = 5.0
+) -> None:
     """Sample moments within z standard errors of the population's (normal theory)."""
     X = frame.to_numpy(dtype=float)
     n = X.shape[0]
@@ -163,16 +181,26 @@ def test_arm_shifts_the_mean_by_the_path() -> None:
 @pytest.mark.parametrize("link", ["probit", "logit"])
 def test_binary_rates_per_arm(link: str) -> None:
     rates = {0: 0.28, 1: 0.55}
-    frame = simulate("employ ~ arm\nqol ~ 0.4*employ", 40_000, seed=5, arms=(1, 1),
-                     binary={"employ": Binary(rates=rates, link=link)})  # type: ignore[arg-type]
+    frame = simulate(
+        "employ ~ arm\nqol ~ 0.4*employ",
+        40_000,
+        seed=5,
+        arms=(1, 1),
+        binary={"employ": Binary(rates=rates, link=link)},
+    )  # type: ignore[arg-type]
     got = frame.groupby("arm")["employ"].mean()
     for arm, rate in rates.items():
         assert got[arm] == pytest.approx(rate, abs=4 * np.sqrt(rate * (1 - rate) / 20_000))
 
 
 def test_binary_rates_with_other_parents_are_calibrated_by_simulation() -> None:
-    frame = simulate("employ ~ arm + 0.8*x\nqol ~ 0.4*employ", 40_000, seed=6, arms=(1, 1),
-                     binary={"employ": {0: 0.25, 1: 0.55}})
+    frame = simulate(
+        "employ ~ arm + 0.8*x\nqol ~ 0.4*employ",
+        40_000,
+        seed=6,
+        arms=(1, 1),
+        binary={"employ": {0: 0.25, 1: 0.55}},
+    )
     got = frame.groupby("arm")["employ"].mean()
     # Auxiliary-sample calibration is good to about 0.002, plus sampling error.
     assert got[0] == pytest.approx(0.25, abs=0.012)
@@ -251,8 +279,12 @@ def test_mar_depends_on_the_previous_wave_and_mnar_on_the_current() -> None:
     mcar = simulate(PANEL, 20_000, seed=12, attrition=Attrition(0.3))
     gone = mcar["x2"].isna()
     assert abs(mcar.loc[gone, "x1"].mean() - mcar.loc[~gone, "x1"].mean()) < 0.06
-    mnar = simulate(PANEL, 20_000, seed=12, attrition=Attrition(0.3, mechanism="mnar"),
-                    )
+    mnar = simulate(
+        PANEL,
+        20_000,
+        seed=12,
+        attrition=Attrition(0.3, mechanism="mnar"),
+    )
     complete = simulate(PANEL, 20_000, seed=12)
     # MNAR drops low wave-2 values: the observed mean of x2 is biased upwards.
     assert mnar["x2"].mean() > complete["x2"].mean() + 0.1
@@ -275,8 +307,9 @@ def test_attrition_without_waves_drops_the_follow_up() -> None:
 
 
 # ------------------------------------------------------------------ moment sampler
-@pytest.mark.parametrize("syntax,arms", [(CASES["mediation"], None),
-                                         ("m ~ 0.5*arm\ny ~ 0.4*m + 0.2*arm", (1, 2))])
+@pytest.mark.parametrize(
+    "syntax,arms", [(CASES["mediation"], None), ("m ~ 0.5*arm\ny ~ 0.4*m + 0.2*arm", (1, 2))]
+)
 def test_moment_sampler_has_the_wishart_moments(syntax: str, arms: object) -> None:
     pop = compile_population(syntax, arms=arms)
     n, R = 30, 20_000
@@ -293,37 +326,55 @@ def test_moment_sampler_has_the_wishart_moments(syntax: str, arms: object) -> No
     var = (n - 1) * (sigma**2 + np.outer(np.diag(sigma), np.diag(sigma))) / n**2
     rand = [j for j in range(3) if arms is None or pop.observed[j] != "arm"]
     idx = np.ix_(rand, rand)
-    np.testing.assert_array_less(np.abs(cov.mean(axis=0) - expected)[idx],
-                                 5 * np.sqrt(var / R)[idx])
+    np.testing.assert_array_less(
+        np.abs(cov.mean(axis=0) - expected)[idx], 5 * np.sqrt(var / R)[idx]
+    )
     if arms is None:
         np.testing.assert_allclose(cov.var(axis=0), var, rtol=0.05)
         np.testing.assert_allclose(mean.std(axis=0), np.sqrt(np.diag(sigma) / n), rtol=0.03)
     # and the same distribution as moments of raw data
-    raw = np.stack([np.cov(pop.draw(np.random.default_rng(10**6 + r), n), rowvar=False,
-                           bias=True) for r in range(4000)])
-    np.testing.assert_array_less(np.abs(raw.mean(axis=0) - cov.mean(axis=0))[idx],
-                                 6 * np.sqrt(var / 4000)[idx])
+    raw = np.stack(
+        [
+            np.cov(pop.draw(np.random.default_rng(10**6 + r), n), rowvar=False, bias=True)
+            for r in range(4000)
+        ]
+    )
+    np.testing.assert_array_less(
+        np.abs(raw.mean(axis=0) - cov.mean(axis=0))[idx], 6 * np.sqrt(var / 4000)[idx]
+    )
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("syntax,kwargs,error,match", [
-    ("m ~~ 2*y\ny ~ x", {}, SpecificationError, "positive semi-definite"),
-    ("m ~ 1.2*x\ny ~ m", {"standardized": True}, SpecificationError, "R²"),
-    ("y ~ x", {"binary": {"y": 1.5}}, SpecificationError, "strictly between 0 and 1"),
-    ("y ~ arm", {"arms": (1, 1), "binary": {"y": {0: 0.2, 1: 0.0}}}, SpecificationError,
-     "strictly between"),
-    ("y ~ x", {"binary": {"yy": 0.3}}, SpecificationError, "did you mean 'y'"),
-    ("y ~ x\ny ~~ 0.3*x", {"binary": {"y": Binary(link="logit")}}, SpecificationError,
-     "logistic"),
-    ("y ~ x\narm ~ y", {"arms": {"arm": (1, 1)}}, SpecificationError, "exogenous"),
-    ("y ~ x", {"arms": (1, 1, 1)}, SpecificationError, "control, intervention"),
-    ("y ~ c(a, b)*x", {}, SpecificationError, "each group"),
-    ("y ~ x", {"reliability": {"y": 1.5}}, SpecificationError, r"\(0, 1\]"),
-    ("y ~ x", {"sites": (0, 0.1)}, SpecificationError, "positive integer"),
-    ("y ~ x", {"sites": (4, 1.0)}, SpecificationError, r"\[0, 1\)"),
-])
-def test_impossible_populations_raise_before_drawing(syntax: str, kwargs: dict[str, object],
-                                                     error: type[Exception], match: str) -> None:
+@pytest.mark.parametrize(
+    "syntax,kwargs,error,match",
+    [
+        ("m ~~ 2*y\ny ~ x", {}, SpecificationError, "positive semi-definite"),
+        ("m ~ 1.2*x\ny ~ m", {"standardized": True}, SpecificationError, "R²"),
+        ("y ~ x", {"binary": {"y": 1.5}}, SpecificationError, "strictly between 0 and 1"),
+        (
+            "y ~ arm",
+            {"arms": (1, 1), "binary": {"y": {0: 0.2, 1: 0.0}}},
+            SpecificationError,
+            "strictly between",
+        ),
+        ("y ~ x", {"binary": {"yy": 0.3}}, SpecificationError, "did you mean 'y'"),
+        (
+            "y ~ x\ny ~~ 0.3*x",
+            {"binary": {"y": Binary(link="logit")}},
+            SpecificationError,
+            "logistic",
+        ),
+        ("y ~ x\narm ~ y", {"arms": {"arm": (1, 1)}}, SpecificationError, "exogenous"),
+        ("y ~ x", {"arms": (1, 1, 1)}, SpecificationError, "control, intervention"),
+        ("y ~ c(a, b)*x", {}, SpecificationError, "each group"),
+        ("y ~ x", {"reliability": {"y": 1.5}}, SpecificationError, r"\(0, 1\]"),
+        ("y ~ x", {"sites": (0, 0.1)}, SpecificationError, "positive integer"),
+        ("y ~ x", {"sites": (4, 1.0)}, SpecificationError, r"\[0, 1\)"),
+    ],
+)
+def test_impossible_populations_raise_before_drawing(
+    syntax: str, kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         simulate(syntax, 100, seed=1, **kwargs)  # type: ignore[arg-type]
 

@@ -47,19 +47,36 @@ selfest_1 ~~ 0.30*qol_1
 ind_serial := a*d*b
 """
 
-BINARY = {"employ_2": Binary(rates=(0.18, 0.40)),  # assumption
-          "employ_3": Binary(rates=(0.25, 0.55))}  # cited conservative ends
+BINARY = {
+    "employ_2": Binary(rates=(0.18, 0.40)),  # assumption
+    "employ_3": Binary(rates=(0.25, 0.55)),
+}  # cited conservative ends
 ATTRITION = Attrition(0.2, mechanism="mar", strength=-0.5)
 N = [300, 500, 700, 900, 1200, 1600]
 
 
 def main(reps: int = 400, n_jobs: int = 2) -> None:
-    res = power(POPULATION, n=N, reps=reps, seed=2020, targets=["ind_serial"],
-                tests=["joint", "mc", "sobel"], binary=BINARY, arms=(1, 1),
-                attrition=ATTRITION, n_jobs=n_jobs, store=HERE / "runs.db")
+    res = power(
+        POPULATION,
+        n=N,
+        reps=reps,
+        seed=2020,
+        targets=["ind_serial"],
+        tests=["joint", "mc", "sobel"],
+        binary=BINARY,
+        arms=(1, 1),
+        attrition=ATTRITION,
+        n_jobs=n_jobs,
+        store=HERE / "runs.db",
+    )
     sizes = sample_sizes(res)
-    write(res, HERE, "Three-wave IPS trial, 20% attrition per wave: serial indirect effect",
-          __doc__.split("\n\n")[1], sizes)
+    write(
+        res,
+        HERE,
+        "Three-wave IPS trial, 20% attrition per wave: serial indirect effect",
+        __doc__.split("\n\n")[1],
+        sizes,
+    )
     print(res.summary())
     print(sizes.to_string(index=False))
 
