@@ -1599,6 +1599,11 @@ def power(
             else:
                 path_kind = "fiml" if missing == "fiml" else "raw"
                 fit_kind, meanstructure = path_kind, missing == "fiml"
+                if path_kind == "fiml" and "bootstrap" in tests_t:
+                    raise SpecificationError(
+                        "power: the bootstrap test is not available with attrition and "
+                        "missing='fiml'; use tests=('joint', 'mc') or missing='listwise'"
+                    )
             if fit_kind not in analyses:
                 analyses[fit_kind] = _prepare_analysis(
                     mspec, base, meanstructure=meanstructure, targets=target_list, tests=tests_t

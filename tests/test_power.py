@@ -441,6 +441,7 @@ def test_to_dict_is_json_with_nulls() -> None:
         ({"store": "x.db", "seed": None}, SpecificationError, "seed="),
         ({"attrition": Attrition(0.9), "n": [20]}, DataError, "fewer than the 7 free"),
         ({"reps": 0}, SpecificationError, "reps="),
+        ({"attrition": 0.2, "tests": ["bootstrap"]}, SpecificationError, "listwise"),
         ({"model": "m ~ x\ny ~ m + x + z"}, SpecificationError, "does not generate"),
         ({"targets": ["y~x"], "model": "m ~ x\ny ~ m + 0*x"}, SpecificationError, "fixed"),
     ],
