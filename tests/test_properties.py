@@ -424,3 +424,13 @@ def test_routes_helper() -> None:
     B[1, 0] = B[2, 1] = B[3, 2] = B[3, 0] = 1.0
     assert sorted(_routes(B, 0, 3)) == [[0, 1, 2, 3], [0, 3]]
     assert re.fullmatch(r"b_v1_x1", "b_v1_x1")
+
+
+def test_spec_pickles_with_its_metadata() -> None:
+    import pickle
+
+    spec = pm.load_model("ips_employment_qol")
+    again = pickle.loads(pickle.dumps(spec))
+    assert again == spec
+    assert dict(again.meta) == dict(spec.meta)
+    assert again.table().to_frame().equals(spec.table().to_frame())

@@ -92,6 +92,13 @@ class Spec:
         # Build the default table once so that errors surface at construction.
         self.table(ngroups=self.min_groups)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle support (the read-only ``meta`` view itself cannot be pickled)."""
+        return (
+            _rebuild_spec,
+            (self.statements, self.syntax, self.name, self.auto, dict(self.meta)),
+        )
+
     @property
     def min_groups(self) -> int:
         """Number of groups implied by ``c()`` modifiers (1 when there are none)."""
@@ -318,6 +325,13 @@ class Spec:
             return dataclasses.replace(mod, values=())
 
         return self._replace_modifiers(edit)
+
+
+def _rebuild_spec(
+    statements: tuple[Statement, ...], syntax: str, name: str | None, auto: bool,
+    meta: dict[str, Any],
+) -> Spec:
+    return Spec(statements=statements, syntax=syntax, name=name, auto=auto, meta=meta)
 
 
 @lru_cache(maxsize=256)
