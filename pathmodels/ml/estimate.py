@@ -65,6 +65,14 @@ def start_values(model: RamModel) -> FloatArray:
             for x, b in zip(xs, beta, strict=True):
                 ols[(y, x)] = float(b)
             resid[y] = float(gd.cov[iy, iy] - sxy @ beta)
+        # Residual covariances between regressed observed variables: the covariance of
+        # their least-squares residuals (a seemingly-unrelated-regressions start).
+        coef = np.zeros((len(pos), len(pos)))
+        for (y, x), b in ols.items():
+            coef[pos[y], pos[x]] = b
+        p_obs = gd.cov.shape[0]
+        E = np.eye(p_obs) - coef[:p_obs, :p_obs]
+        resid_cov = E @ gd.cov @ E.T
         # Latent variances: half the average variance of the observed indicators, each
         # shared among the latents loading on it (random intercept and within components
         # of an RI-CLPM split one indicator's variance). lavaan starts at 0.05; starting
@@ -103,6 +111,8 @@ def start_values(model: RamModel) -> FloatArray:
                         theta[k] = max(resid[lhs], 0.05 * gd.cov[pos[lhs], pos[lhs]])
                     else:
                         theta[k] = 0.5 * gd.cov[pos[lhs], pos[lhs]]
+                elif lhs in resid and rhs in resid:
+                    theta[k] = float(resid_cov[pos[lhs], pos[rhs]])
                 else:
                     theta[k] = 0.0
             elif op == "~1":
