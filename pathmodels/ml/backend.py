@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from pathmodels._typing import FloatArray
 from pathmodels.exceptions import (
@@ -625,7 +625,7 @@ def fit_ml(
     vcov = _vcov(fit, est)
     se_free = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
     level = float(options["level"])
-    zcrit = stats.norm.ppf(0.5 + level / 2)
+    zcrit = float(special.ndtri(0.5 + level / 2))
 
     # Parameter rows.
     d0 = fit.derived(theta)

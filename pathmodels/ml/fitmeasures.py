@@ -627,7 +627,7 @@ def _rni(x2: float, df: float, x2_null: float, df_null: float) -> float:
 def _chisq_pvalue(x2: float, df: float) -> float:
     if df <= 0:
         return math.nan
-    return float(stats.chi2.sf(x2, df))
+    return float(special.chdtrc(df, x2))
 
 
 # -------------------------------------------------------------------------- RMSEA
@@ -762,11 +762,12 @@ def _rmsea_pvalues(
     ncp_notclose = ntotal * df * notclose_h0**2 / n_groups
     # lavaan computes 1 - pchisq(); the survival function is the same number, accurate
     # also where 1 - pchisq() rounds to 0.
-    p_close = (
-        float(stats.ncx2.sf(chisq, df, ncp_close))
-        if ncp_close > 0
-        else float(stats.chi2.sf(chisq, df))
-    )
+    if ncp_close > 0:
+        p_close = float(1.0 - special.chndtr(chisq, df, ncp_close))
+        if p_close < 1e-8:  # where 1 - cdf loses digits, ask for the survival function
+            p_close = float(stats.ncx2.sf(chisq, df, ncp_close))
+    else:
+        p_close = float(special.chdtrc(df, chisq))
     return p_close, _pchisq(chisq, df, ncp_notclose)
 
 
@@ -831,7 +832,7 @@ def _chisq_block(
         elif chisq == 0:
             out[key] = math.inf
         else:
-            out[key] = float(stats.chi2.ppf(1.0 - alpha, df)) / (chisq / ntotal) + 1.0
+            out[key] = float(special.chdtri(df, alpha)) / (chisq / ntotal) + 1.0
     out["mfi"] = math.exp(-0.5 * (chisq - df) / ntotal)
     out["ecvi"] = chisq / ntotal + 2.0 * npar / ntotal
     return out
