@@ -931,15 +931,16 @@ def _variable_summary(
     names = table.roles.observed
     out: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for X in data.arrays:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-            q = (
-                np.percentile(X, [16, 50, 84], axis=0)
-                if not np.isnan(X).any()
-                else np.nanpercentile(X, [16, 50, 84], axis=0)
-            )
-            mean = np.nanmean(X, axis=0)
-            sd = np.nanstd(X, axis=0, ddof=1)
+        if np.isnan(X).any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+                q = np.nanpercentile(X, [16, 50, 84], axis=0)
+                mean = np.nanmean(X, axis=0)
+                sd = np.nanstd(X, axis=0, ddof=1)
+        else:
+            q = np.percentile(X, [16, 50, 84], axis=0)
+            mean = X.mean(axis=0)
+            sd = X.std(axis=0, ddof=1)
         for j, name in enumerate(names):
             out[name].append(
                 {
