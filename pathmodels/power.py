@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TESTS", "TABLE_COLUMNS", "TESTS", "PowerResult", "SampleSize", "power"]
 
 #: Tests :func:`power` knows.
-TESTS = ("joint", "mc", "sobel", "bootstrap", "wald")
+TESTS = ("joint", "mc", "sobel", "bootstrap", "wald", "bayes")
 #: Columns of :attr:`PowerResult.table` (design columns such as ``waves`` follow ``n``).
 TABLE_COLUMNS = (
     "n",
@@ -82,8 +82,8 @@ TABLE_COLUMNS = (
 )
 #: Tests run when ``tests=`` is not given (bootstrap is left out for its cost).
 DEFAULT_TESTS = ("joint", "mc", "sobel", "wald")
-_PARAMETER_TESTS = ("wald", "mc", "bootstrap")
-_DEFINED_TESTS = ("joint", "sobel", "mc", "bootstrap")
+_PARAMETER_TESTS = ("wald", "mc", "bootstrap", "bayes")
+_DEFINED_TESTS = ("joint", "sobel", "mc", "bootstrap", "bayes")
 _STORE_VERSION = 2  # bump when the numbers a stored replicate holds would change
 _CHUNK = {"moments": 250, "raw": 100, "fiml": 4}
 
@@ -699,6 +699,9 @@ def _finish(
     ]
     if boot:
         _boot_tests(design, opts, rngs, raw, theta, ok, boot, sig, cover)
+    bayes = [t for t, tg in enumerate(an.targets) if "bayes" in tg.tests and "bayes" in opts.tests]
+    if bayes:
+        _bayes_tests(design, opts, rngs, raw, ok, bayes, sig, cover)
     adm = np.ones(R, dtype=bool)
     if an.variance_index:
         adm = np.all(theta[:, list(an.variance_index)] >= 0, axis=1)
@@ -832,6 +835,46 @@ def _boot_tests(
         for t in targets:
             sig[r, t, kk] = float(lo[t] > 0 or hi[t] < 0)
             cover[r, t, kk] = float(lo[t] <= an.targets[t].truth <= hi[t])
+
+
+def _bayes_tests(
+    design: _Design,
+    opts: _Options,
+    rngs: list[np.random.Generator],
+    raw: list[FloatArray],
+    ok: np.ndarray,
+    targets: list[int],
+    sig: FloatArray,
+    cover: FloatArray,
+) -> None:
+    """Bayesian test: the (1 − alpha) posterior HDI of the target excludes 0.
+
+    Each replicate is sampled with PyMC (2 chains × 500 draws after 500 tuning steps,
+    the model compiled once per process), so this test costs seconds per replicate: use
+    it for small designs. Replicates whose chains did not converge count as
+    non-significant, like non-converged ML fits.
+    """
+    import pandas as pd
+
+    from pathmodels.bayes.power import interval_excludes_zero
+
+    an = design.analysis
+    kk = opts.tests.index("bayes")
+    names = list(an.table.roles.observed)
+    if any(":" in v for v in names):
+        raise SpecificationError(
+            "power: the bayes test needs product terms as precomputed columns, not x:w"
+        )
+    for r, rng in enumerate(rngs):
+        seed = int(rng.integers(2**31 - 1))
+        if not ok[r]:
+            continue
+        frame = pd.DataFrame(raw[r], columns=names)
+        for t in targets:
+            tg = an.targets[t]
+            out = interval_excludes_zero(an.spec, frame, tg.name, level=1.0 - opts.alpha, seed=seed)
+            sig[r, t, kk] = float(out.excludes_zero and out.converged)
+            cover[r, t, kk] = float(out.ci_lower <= tg.truth <= out.ci_upper)
 
 
 # ============================================================================ results
@@ -1446,8 +1489,10 @@ def power(
         a product); ``"mc"``: Monte Carlo percentile interval (Preacher & Selig, 2012);
         ``"bootstrap"``: percentile bootstrap (``n_boot`` refits per replicate: about
         ``n_boot`` times slower, so not a default); ``"wald"``: z (or t) test of a single
-        parameter. Each applies where it makes sense: ``wald`` to parameters, ``joint``
-        and ``sobel`` to ``:=`` targets, ``mc`` and ``bootstrap`` to both. Default
+        parameter; ``"bayes"``: the 1 − alpha posterior HDI of a PyMC fit excludes 0
+        (seconds per replicate — for small designs; needs complete data). Each applies
+        where it makes sense: ``wald`` to parameters, ``joint`` and ``sobel`` to ``:=``
+        targets, ``mc``, ``bootstrap`` and ``bayes`` to both. Default
         ``("joint", "mc", "sobel", "wald")``, each where it applies; a test asked for
         explicitly that applies to no target is reported in ``notes``.
     alpha : float, default 0.05
@@ -1592,17 +1637,23 @@ def power(
             if att is None or all(r == 0 for r in att.rates(max(len(pop.wave_columns()) - 1, 1))):
                 path_kind = (
                     "moments"
-                    if (pop.is_normal and len(pop.arms) <= 1 and "bootstrap" not in tests_t)
+                    if (
+                        pop.is_normal
+                        and len(pop.arms) <= 1
+                        and "bootstrap" not in tests_t
+                        and "bayes" not in tests_t
+                    )
                     else "raw"
                 )
                 fit_kind, meanstructure = "complete", False
             else:
                 path_kind = "fiml" if missing == "fiml" else "raw"
                 fit_kind, meanstructure = path_kind, missing == "fiml"
-                if path_kind == "fiml" and "bootstrap" in tests_t:
+                if path_kind == "fiml" and ("bootstrap" in tests_t or "bayes" in tests_t):
                     raise SpecificationError(
-                        "power: the bootstrap test is not available with attrition and "
-                        "missing='fiml'; use tests=('joint', 'mc') or missing='listwise'"
+                        "power: the bootstrap and bayes tests are not available with "
+                        "attrition and missing='fiml'; use tests=('joint', 'mc') or "
+                        "missing='listwise'"
                     )
             if fit_kind not in analyses:
                 analyses[fit_kind] = _prepare_analysis(

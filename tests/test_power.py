@@ -566,3 +566,33 @@ def test_cli_simulate_csv_and_parquet(tmp_path: Path) -> None:
     assert frame["m"].isna().any() and frame["arm"].notna().all()
     bad = runner.invoke(app, ["simulate", "y ~ x", "--n", "10", "--binary", "y=2"])
     assert bad.exit_code == 2 and "between 0 and 1" in bad.output
+
+
+@pytest.mark.bayes
+def test_bayesian_test_counts_intervals_that_exclude_zero() -> None:
+    """tests=("bayes",): one PyMC fit per replicate; a strong effect is found every time."""
+    pw = power(
+        "m ~ a*0.5*x\ny ~ b*0.5*m\nind := a*b",
+        n=[80],
+        reps=2,
+        targets=["ind"],
+        tests=("joint", "bayes"),
+        seed=3,
+        progress=False,
+    )
+    row = pw.table.set_index("test").loc["bayes"]
+    assert row["reps"] == 2 and row["n_converged"] == 2
+    assert row["power"] == 1.0
+    assert row["coverage"] == 1.0
+    with pytest.raises(SpecificationError, match="bayes tests are not available"):
+        power(
+            "m ~ a*0.5*x\ny ~ b*0.5*m\nind := a*b",
+            n=[80],
+            reps=2,
+            targets=["ind"],
+            tests=("bayes",),
+            attrition=0.2,
+            waves=None,
+            seed=1,
+            progress=False,
+        )
