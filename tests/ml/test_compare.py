@@ -7,10 +7,8 @@ lavaan 0.6-14's lavTestLRT, script beside it). Chi-bar-square: closed-form weigh
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,24 +25,11 @@ from pathmodels.ml.compare import (
     likelihood_ratio_test,
 )
 from pathmodels.ml.fitmeasures import GroupMoments, fit_measures
+from tests.ml._fixtures import load_reference
 
-REFERENCE = Path(__file__).parent / "data" / "fitmeasures_reference.json"
-
-
-def _nan_for_null(value: Any) -> Any:
-    if value is None:
-        return math.nan
-    if isinstance(value, dict):
-        return {key: _nan_for_null(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_nan_for_null(item) for item in value]
-    return value
-
-
-with REFERENCE.open() as _handle:
-    _RAW = json.load(_handle)
-LRT = {entry["name"]: _nan_for_null(entry) for entry in _RAW["lrt"]}
-CASES = {case["name"]: case for case in _RAW["cases"]}
+REF = load_reference()
+LRT = REF["lrt"]
+CASES = REF["cases"]
 
 RTOL = 1e-6  # closed form given lavaan's chi-squares; AIC/BIC copied through
 ATOL = 1e-10
