@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
+from benchmarks.power.bench_power import riclpm_syntax
 from pathmodels.exceptions import DataError, SpecificationError
 from pathmodels.power import TABLE_COLUMNS, PowerResult, power
 from pathmodels.simulate import Attrition
@@ -162,42 +163,6 @@ def test_agrees_with_the_lavaan_loop() -> None:
         ref = LAVAAN_MEDIATION[(int(row["n"]), row["test"])]
         se = np.sqrt(row["mcse"] ** 2 + ref * (1 - ref) / 1000)
         assert within_mcse(row["power"], ref, se), (row["n"], row["test"], row["power"], ref)
-
-
-def riclpm_syntax(population: bool) -> str:
-    """The 4-wave bivariate RI-CLPM of benchmarks/power (lavaan() style, auto=False)."""
-    lines = ["RIx =~ 1*x1 + 1*x2 + 1*x3 + 1*x4", "RIy =~ 1*y1 + 1*y2 + 1*y3 + 1*y4"]
-    for t in range(1, 5):
-        lines += [f"wx{t} =~ 1*x{t}", f"wy{t} =~ 1*y{t}", f"x{t} ~~ 0*x{t}", f"y{t} ~~ 0*y{t}"]
-    for t in range(2, 5):
-        lab = "clyx*" if t == 2 else ""
-        if population:
-            lines += [
-                f"wx{t} ~ 0.4*wx{t - 1} + 0.10*wy{t - 1}",
-                f"wy{t} ~ {lab}0.15*wx{t - 1} + 0.4*wy{t - 1}",
-                f"wx{t} ~~ 0.7*wx{t}",
-                f"wy{t} ~~ 0.7*wy{t}",
-                f"wx{t} ~~ 0.2*wy{t}",
-            ]
-        else:
-            lines += [
-                f"wx{t} ~ wx{t - 1} + wy{t - 1}",
-                f"wy{t} ~ {lab}wx{t - 1} + wy{t - 1}",
-                f"wx{t} ~~ wx{t}",
-                f"wy{t} ~~ wy{t}",
-                f"wx{t} ~~ wy{t}",
-            ]
-    values = ["1*", "1*", "0.3*", "1*", "1*", "0.3*"] if population else [""] * 6
-    pairs = [
-        ("wx1", "wx1"),
-        ("wy1", "wy1"),
-        ("wx1", "wy1"),
-        ("RIx", "RIx"),
-        ("RIy", "RIy"),
-        ("RIx", "RIy"),
-    ]
-    lines += [f"{a} ~~ {v}{b}" for (a, b), v in zip(pairs, values, strict=True)]
-    return "\n".join(lines)
 
 
 # lavaan loop, case "riclpm": lavaan(meanstructure = TRUE) per replicate, 200 replicates,
