@@ -95,3 +95,18 @@ def write(
     (folder / "results.md").write_text("\n".join(md) + "\n")
     fig = result.plot(**plot)
     fig.savefig(folder / "power.png", dpi=130, bbox_inches="tight")
+
+
+def report(
+    result: PowerResult,
+    folder: Path,
+    title: str,
+    intro: str,
+    by: list[str] | None = None,
+    **plot: Any,
+) -> None:
+    """The end of every study: N for 80% power (per ``by`` value), :func:`write`, print."""
+    sizes = sample_sizes(result, by=by or [])
+    write(result, folder, title, intro, sizes, **plot)
+    print(result.summary())
+    print(sizes.to_string(index=False))

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent)]
 
-from _common import sample_sizes, write  # noqa: E402
+from _common import report  # noqa: E402
 
 from pathmodels import power  # noqa: E402
 
@@ -51,16 +51,13 @@ def main(reps: int = 200, n_jobs: int = 2) -> None:
         n_jobs=n_jobs,
         store=HERE / "runs.db",
     )
-    sizes = sample_sizes(res, by=["attrition"])
-    write(
+    report(
         res,
         HERE,
         "Employment <-> self-esteem: RI-CLPM cross-lagged effects",
         __doc__.split("\n\n")[1],
-        sizes,
+        by=["attrition"],
     )
-    print(res.summary())
-    print(sizes.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent)]
 
-from _common import sample_sizes, write  # noqa: E402
+from _common import report  # noqa: E402
 
 from pathmodels import power  # noqa: E402
 from pathmodels.simulate import Attrition, Binary  # noqa: E402
@@ -69,16 +69,12 @@ def main(reps: int = 400, n_jobs: int = 2) -> None:
         n_jobs=n_jobs,
         store=HERE / "runs.db",
     )
-    sizes = sample_sizes(res)
-    write(
+    report(
         res,
         HERE,
         "Three-wave IPS trial, 20% attrition per wave: serial indirect effect",
         __doc__.split("\n\n")[1],
-        sizes,
     )
-    print(res.summary())
-    print(sizes.to_string(index=False))
 
 
 if __name__ == "__main__":
