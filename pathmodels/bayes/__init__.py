@@ -170,7 +170,7 @@ def fit_bayes(spec: Any, data: Any, options: dict[str, Any]) -> BayesResult:
     --------
     >>> import pathmodels as pm
     >>> from pathmodels.bayes import fit_bayes
-    >>> spec = pm.Spec.from_syntax("m ~ a*x\\ny ~ b*m + x\\nind := a*b")
+    >>> spec = pm.Spec.from_syntax("m ~ a*x\ny ~ b*m + x\nind := a*b")
     >>> # res = fit_bayes(spec, data, {"draws": 1000, "chains": 4, "seed": 1})
     """
     from pathmodels import __version__
