@@ -17,6 +17,7 @@ The likelihood is added as one ``pm.Potential``:
   normal of the observed endogenous variables given the exogenous covariates, with
   ``mu = F (I - A)^-1 (m + A_x xbar)``, ``Pi = F (I - A)^-1 A_x`` and
   ``Sigma = F (I - A)^-1 S (I - A)^-T F'``, again through cross-products.
+
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 from pathmodels.bayes.plan import Plan
 
-__all__ = ["build_model", "data_values", "structure_key"]
+__all__ = ["build_model", "data_values", "packed_values", "raw_from_draws", "rv_names",
+           "structure_key"]
 
 _LOG2PI = math.log(2.0 * math.pi)
 
@@ -59,6 +61,28 @@ def _rv_groups(plan: Plan) -> list[tuple[str, str, list[int]]]:
         name = role if family == default else f"{role}_{family}"
         out.append((name, family, ids))
     return out
+
+
+def rv_names(plan: Plan) -> list[str]:
+    """Names of the model's free random variables (what a sampler stores)."""
+    return [name for name, _, _ in _rv_groups(plan)] + [
+        f"tau_{v}_g{g}" for (v, g) in plan.thresholds]
+
+
+def raw_from_draws(plan: Plan, values: dict[str, np.ndarray]) -> np.ndarray:
+    """Raw parameters (R, n_raw) from sampler output ``name -> (chains, draws, size)``."""
+    first = next(iter(values.values()))
+    R = int(np.prod(first.shape[:2]))
+    raw = np.zeros((R, len(plan.raw)))
+    for name, family, ids in _rv_groups(plan):
+        v = np.asarray(values[name], dtype=float).reshape(R, -1)
+        if name.startswith("cor") and family in ("beta", "lkj"):
+            v = 2.0 * v - 1.0
+        raw[:, ids] = v
+    for (var, g), (start, count) in plan.thresholds.items():
+        raw[:, start:start + count] = np.asarray(values[f"tau_{var}_g{g}"],
+                                                 dtype=float).reshape(R, count)
+    return raw
 
 
 def _hyper(plan: Plan, family: str, ids: list[int]) -> list[np.ndarray]:
@@ -109,6 +133,7 @@ def structure_key(plan: Plan) -> tuple[Any, ...]:
         tuple((c.group, c.variables, c.kind, c.psi, c.lam) for c in plan.components),
         tuple(sorted((k, v) for k, v in plan.thresholds.items())),
         patterns, tuple(gd.complete_cross is not None for gd in plan.groups),
+        tuple(fast_layout(plan, g) is not None for g in range(plan.ngroups)),
     )
 
 
@@ -126,8 +151,15 @@ def data_values(plan: Plan) -> dict[str, np.ndarray]:
         out[f"tau_{var}_g{g}__init"] = np.array([plan.raw[first + j].init for j in range(count)])
     for g, gd in enumerate(plan.groups):
         out[f"means_g{g}"] = gd.means.astype(float)
+        if plan.family == "regression":
+            out[f"wbase_g{g}"] = _wbase(plan, g)
+        layout = fast_layout(plan, g)
+        if layout is not None:
+            out[f"u0_g{g}"], out[f"umap_g{g}"] = _fast_data(plan, g, layout)
         if gd.complete_cross is not None and plan.family == "regression":
             out[f"cross_g{g}"] = gd.complete_cross
+            # C = R R' (R lower triangular): q_j = |w_j R|^2 costs one product, not two.
+            out[f"croot_g{g}"] = _root(gd.complete_cross)
             out[f"n_g{g}"] = np.asarray(float(gd.n_complete))
         for k, pat in enumerate(_pattern_terms(plan, g)):
             out[f"cross_g{g}_p{k}"] = pat.cross
@@ -139,6 +171,51 @@ def data_values(plan: Plan) -> dict[str, np.ndarray]:
                 out[f"y_{v}_g{g}"] = np.nan_to_num(gd.rows[:, plan.observed.index(v)])
             for v in plan.ordinal:
                 out[f"y_{v}_g{g}"] = np.maximum(gd.codes[v], 0).astype(np.int64)
+    return out
+
+
+def _root(C: np.ndarray) -> np.ndarray:
+    """A square root R of a PSD matrix, C = R R' (Cholesky, or eigen if singular)."""
+    try:
+        return np.linalg.cholesky(C)
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(C)
+        return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+def _wbase(plan: Plan, g: int) -> np.ndarray:
+    """[ybar | E - B_fixed] of group g: the constant part of the residual map W."""
+    t = plan.table
+    ny, p = len(plan.y_names), plan.p
+    base = np.zeros((ny, 1 + p))
+    gd = plan.groups[g]
+    for j, v in enumerate(plan.y_names):
+        base[j, 0] = gd.means[plan.observed.index(v)]
+        if v not in plan.discrete:
+            base[j, 1 + plan.observed.index(v)] = 1.0
+    for i in range(t.n_rows):
+        if (t.group[i] == g + 1 and t.op[i] == "~" and t.lhs[i] in plan.y_names
+                and t.free[i] == 0 and not np.isnan(t.value[i])):
+            base[plan.y_names.index(t.lhs[i]), 1 + plan.observed.index(t.rhs[i])] -= float(
+                t.value[i])
+    return base
+
+
+def _packed_names(values: dict[str, np.ndarray]) -> list[str]:
+    """Data whose shapes are fixed by the structure (not per-row data), in a fixed order."""
+    return sorted(k for k in values if not (k.startswith("rows_g") or k.startswith("y_")))
+
+
+def packed_values(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``pm.Data`` values of the model by name.
+
+    ``pack`` holds the structure-sized arrays, flattened and concatenated; per-row
+    arrays keep their own containers.
+    """
+    names = _packed_names(values)
+    out = {k: v for k, v in values.items() if k not in names}
+    out["pack"] = np.concatenate([np.ravel(np.asarray(values[k], dtype=float)) for k in names]
+                                 ) if names else np.zeros(0)
     return out
 
 
@@ -168,15 +245,27 @@ def build_model(plan: Plan) -> Any:
     import pytensor.tensor as pt
 
     values = data_values(plan)
-    with pm.Model() as model:
-        data = {k: pm.Data(k, v) for k, v in values.items()}
+    packed = packed_values(values)
+    with pm.Model(check_bounds=False) as model:
+        data = {k: pm.Data(k, v) for k, v in packed.items() if k != "pack"}
+        # Arrays whose shapes depend only on the model structure share one container:
+        # fewer inputs make every log-density evaluation cheaper.
+        pack = pm.Data("pack", packed["pack"])
+        at = 0
+        for k in _packed_names(values):
+            shape = np.shape(values[k])
+            size = int(np.prod(shape))
+            data[k] = pack[at:at + size].reshape(shape) if shape else pack[at]
+            at += size
         parts, order = [], []
+        rvs: dict[str, Any] = {}
         for name, family, ids in _rv_groups(plan):
             hyper = [data[f"{name}__h{j}"] for j in range(len(_hyper(plan, family, ids)))]
             rv = _dist(family)(name, *hyper, shape=len(ids), initval=data[f"{name}__init"])
             if name.startswith("cor") and family in ("beta", "lkj"):
                 rv = 2.0 * rv - 1.0
             parts.append(rv)
+            rvs[name] = rv
             order += ids
         raw_all = pt.concatenate(parts) if parts else pt.zeros(0)
         where = {rid: i for i, rid in enumerate(order)}
@@ -190,7 +279,12 @@ def build_model(plan: Plan) -> Any:
         pm.Deterministic("theta", theta)
         total = pt.as_tensor_variable(0.0)
         for g in range(plan.ngroups):
-            total = total + _loglik_group(plan, g, theta, raw_all, where, taus, data)
+            if fast_layout(plan, g) is not None:
+                total = total + _fast_regression(plan, g, rvs, data)
+                total = total + _loglik_group(plan, g, theta, raw_all, where, taus, data,
+                                              skip_complete=True)
+            else:
+                total = total + _loglik_group(plan, g, theta, raw_all, where, taus, data)
         pm.Potential("loglik", total)
     return model
 
@@ -335,15 +429,115 @@ def _matrices(plan: Plan, theta: Any, g: int) -> tuple[Any, Any, Any]:
     return A, S, m
 
 
+def fast_layout(plan: Plan, g: int) -> dict[str, Any] | None:
+    """Index layout of the fast Gaussian path of a path model, or None if it does not apply.
+
+    It applies to group g of a recursive model of continuous variables whose coefficients,
+    centred intercepts and residual-regression coefficients are all in the ``coef`` vector
+    and whose residual (conditional) SDs are all in the ``scale`` vector (the default
+    priors). The likelihood is then ``sum_j -n/2 log(2 pi psi_j) - |u_j|^2 / (2 psi_j)``
+    with ``u = T (U0 + M coef)``: ``U0 + M coef = W R`` is the residual map times a
+    square root of the cross-product matrix, linear in the coefficients with a constant
+    (data) matrix ``M``.
+    """
+    gd = plan.groups[g]
+    if (plan.family != "regression" or plan.discrete or not plan.recursive
+            or gd.complete_cross is None):
+        return None
+    groups = {name: (family, ids) for name, family, ids in _rv_groups(plan)}
+    if "coef" not in groups or "scale" not in groups:
+        return None
+    coef_pos = {rid: k for k, rid in enumerate(groups["coef"][1])}
+    scale_pos = {rid: k for k, rid in enumerate(groups["scale"][1])}
+    t = plan.table
+    cont = list(plan.continuous_y)
+    cells: list[tuple[int, int, int]] = []
+    for i in range(t.n_rows):
+        if t.group[i] != g + 1 or t.lhs[i] not in cont or t.free[i] <= 0:
+            continue
+        if t.op[i] not in ("~", "~1"):
+            continue
+        rec = plan.recipes[int(t.free[i]) - 1]
+        if rec is None or rec.kind not in ("raw", "centred") or rec.a not in coef_pos:
+            return None
+        if t.op[i] == "~1" and rec.kind != "centred":
+            return None
+        col = 0 if t.op[i] == "~1" else 1 + plan.observed.index(t.rhs[i])
+        cells.append((cont.index(t.lhs[i]), col, coef_pos[rec.a]))
+    if sum(1 for j, c, _ in cells if c == 0) != len(cont):
+        return None  # an intercept is fixed or not centred
+    psi: dict[int, int] = {}
+    lam: list[tuple[int, int, int]] = []
+    for comp in plan.components:
+        if comp.group != g:
+            continue
+        rows = [cont.index(v) for v in comp.variables]
+        if comp.kind == "single":
+            i = t.find(comp.variables[0], "~~", comp.variables[0], group=g + 1)
+            rec = plan.recipes[int(t.free[i]) - 1] if t.free[i] > 0 else None
+            if rec is None or rec.kind != "square" or rec.a not in scale_pos:
+                return None
+            psi[rows[0]] = scale_pos[rec.a]
+        elif comp.kind == "block":
+            if any(r not in scale_pos for r in comp.psi) or any(
+                    r not in coef_pos for *_, r in comp.lam):
+                return None
+            for j, rid in enumerate(comp.psi):
+                psi[rows[j]] = scale_pos[rid]
+            lam += [(rows[j], rows[l_], coef_pos[rid]) for j, l_, rid in comp.lam]
+        else:
+            return None
+    if sorted(psi) != list(range(len(cont))):
+        return None
+    return {"rows": cont, "cells": cells, "psi": [psi[j] for j in range(len(cont))],
+            "lam": lam, "n_coef": len(coef_pos)}
+
+
+def _fast_data(plan: Plan, g: int, layout: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """U0 (ny, 1 + p) and M (ny (1 + p), n_coef) of the fast path (see fast_layout)."""
+    gd = plan.groups[g]
+    R = _root(gd.complete_cross)
+    cont = layout["rows"]
+    yi = [plan.y_names.index(v) for v in cont]
+    base = _wbase(plan, g)[yi]
+    width = 1 + plan.p
+    M = np.zeros((len(cont) * width, layout["n_coef"]))
+    for j, c, pos in layout["cells"]:
+        M[j * width:(j + 1) * width, pos] -= R[c, :]
+    return base @ R, M
+
+
+def _fast_regression(plan: Plan, g: int, rvs: dict[str, Any], data: dict[str, Any]) -> Any:
+    """Gaussian path model, complete rows of group g: few, fused operations (fast_layout)."""
+    import pytensor.tensor as pt
+
+    layout = fast_layout(plan, g)
+    assert layout is not None
+    ny = len(layout["rows"])
+    coef, scale = rvs["coef"], rvs["scale"]
+    U = (data[f"u0_g{g}"].ravel() + data[f"umap_g{g}"] @ coef).reshape((ny, 1 + plan.p))
+    if layout["lam"]:
+        rows = np.asarray([j for j, _, _ in layout["lam"]], dtype=np.int64)
+        cols = np.asarray([l_ for _, l_, _ in layout["lam"]], dtype=np.int64)
+        pos = np.asarray([k for _, _, k in layout["lam"]], dtype=np.int64)
+        T = pt.set_subtensor(pt.eye(ny)[rows, cols], -coef[pos])
+        U = T @ U
+    q = pt.sum(U * U, axis=1)
+    psi = scale[np.asarray(layout["psi"], dtype=np.int64)] ** 2
+    n = data[f"n_g{g}"]
+    return -0.5 * pt.sum(n * (_LOG2PI + pt.log(psi)) + q / psi)
+
+
 def _loglik_group(plan: Plan, g: int, theta: Any, raw_all: Any, where: dict[int, int],
-                  taus: dict[tuple[str, int], Any], data: dict[str, Any]) -> Any:
+                  taus: dict[tuple[str, int], Any], data: dict[str, Any],
+                  skip_complete: bool = False) -> Any:
     import pytensor.tensor as pt
 
     gd = plan.groups[g]
     total = pt.as_tensor_variable(0.0)
     means = data[f"means_g{g}"]
     mats = None
-    if plan.family == "regression":
+    if plan.family == "regression" and not skip_complete:
         W, ybar = _residual_map(plan, g, raw_all, where, data)
         # Mean of each equation at the means of its predictors.
         shift = ybar - W[:, 0]
@@ -434,12 +628,21 @@ def _residual_map(plan: Plan, g: int, raw_all: Any, where: dict[int, int],
                     intercept[j] = ("const", float(rec.value))
             else:
                 intercept[j] = ("const", 0.0 if np.isnan(t.value[i]) else float(t.value[i]))
+    cent = [j for j in range(ny) if intercept.get(j, ("const", 0.0))[0] == "centred"]
+    if len(cent) == ny and f"wbase_g{g}" in data:
+        # Fast path (every intercept centred): W = [ybar | E - B_fixed] - scatter(raw) in
+        # one indexed update; column 0 gets -c_j on top of ybar_j.
+        rows_all = rows + cent
+        cols_all = cols + [0] * len(cent)
+        src_all = src + [intercept[j][1] for j in cent]
+        W = pt.inc_subtensor(data[f"wbase_g{g}"][np.asarray(rows_all), np.asarray(cols_all)],
+                             -raw_all[np.asarray(src_all, dtype=np.int64)])
+        return W, ybar
     W = pt.as_tensor_variable(base)
     if rows:
         W = pt.set_subtensor(W[np.asarray(rows), np.asarray(cols)],
                              -raw_all[np.asarray(src, dtype=np.int64)])
     # shift_j: the centred intercept, or alpha_j + b_j' obar = alpha_j + ybar_j - W_j obar.
-    cent = [j for j in range(ny) if intercept.get(j, ("const", 0.0))[0] == "centred"]
     other = [j for j in range(ny) if j not in cent]
     shift = pt.zeros(ny)
     if cent:
@@ -512,7 +715,8 @@ def _regression_term(plan: Plan, g: int, W: Any, theta: Any, raw_all: Any,
     if simple:
         s_idx = np.asarray(simple, dtype=np.int64)
         Vs = V[s_idx] if len(simple) < len(cont) else V
-        qdiag = pt.sum((Vs @ C) * Vs, axis=1)
+        VR = Vs @ data[f"croot_g{g}"]
+        qdiag = pt.sum(VR * VR, axis=1)
         pieces = []
         for r in simple:
             kind, val = psi_src[r]

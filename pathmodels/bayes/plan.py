@@ -146,6 +146,11 @@ class Plan:
         self.continuous_y = tuple(v for v in self.y_names if v not in self.discrete)
         self.structure = self._structure()
         self.recursive = _is_dag(self.structure)
+        if self.discrete and not self.recursive:
+            raise SpecificationError(
+                "binary= and ordinal= variables need a recursive model (no feedback loops); "
+                "this model has a loop, so its binary/ordinal equations have no likelihood "
+                "as a product of regressions")
         self.scale = self._scales()
         self.groups = self._group_data()
         self.categories: dict[str, np.ndarray] = {}
@@ -240,10 +245,8 @@ class Plan:
             scale[v + "*"] = latent_scale
         for v in self.ordinal:
             scale[v + "*"] = 1.0
-        t = self.table
         for f in self.latent:
             scale[f] = self._latent_scale(f, scale, set())
-        del t
         return scale
 
     def _latent_scale(self, f: str, scale: dict[str, float], seen: set[str]) -> float:
@@ -753,6 +756,101 @@ class Plan:
             else:
                 theta[k] = rng.uniform(-0.2, 0.2)
         return theta
+
+
+    # ------------------------------------------------------------------ raw -> theta
+    def theta_from_raw(self, raw: FloatArray) -> FloatArray:
+        """Table parameters (R, npar) from raw draws (R, n_raw), as the PyMC model does.
+
+        This is the numpy twin of :func:`pathmodels.bayes.model._theta` (a test checks
+        that both agree); sampling stores only the raw parameters, and theta is computed
+        here once, after sampling.
+        """
+        raw = np.atleast_2d(np.asarray(raw, dtype=float))
+        R = raw.shape[0]
+        theta = np.zeros((R, self.npar))
+        pending = []
+        blocks: dict[int, FloatArray] = {}
+        for k, rec in enumerate(self.recipes):
+            assert rec is not None
+            if rec.kind == "raw":
+                theta[:, k] = raw[:, rec.a]
+            elif rec.kind == "square":
+                theta[:, k] = raw[:, rec.a] ** 2
+            elif rec.kind == "const":
+                theta[:, k] = rec.value
+            elif rec.kind == "block":
+                if rec.a not in blocks:
+                    comp = self.components[rec.a]
+                    kdim = len(comp.variables)
+                    lam = np.zeros((R, kdim, kdim))
+                    for j, l_, rid in comp.lam:
+                        lam[:, j, l_] = raw[:, rid]
+                    psi = raw[:, list(comp.psi)] ** 2
+                    L = np.linalg.inv(np.eye(kdim) - lam)
+                    blocks[rec.a] = (L * psi[:, None, :]) @ np.swapaxes(L, 1, 2)
+                theta[:, k] = blocks[rec.a][:, rec.cell[0], rec.cell[1]]
+            else:
+                pending.append(rec)
+        for rec in pending:
+            if rec.kind == "cor":
+                sds = [np.sqrt(np.abs(theta[:, int(val)])) if kind == "theta" else val
+                       for kind, val in rec.refs]
+                theta[:, rec.index] = raw[:, rec.a] * sds[0] * sds[1]
+        t = self.table
+        for rec in pending:
+            if rec.kind == "centred":
+                val = raw[:, rec.a].copy()
+                means = self.groups[rec.group].means
+                for i in range(t.n_rows):
+                    if t.group[i] != rec.group + 1 or t.op[i] != "~" or t.lhs[i] != rec.var \
+                            or t.rhs[i] not in self.observed:
+                        continue
+                    coef = theta[:, int(t.free[i]) - 1] if t.free[i] > 0 else float(t.value[i])
+                    val = val - coef * means[self.observed.index(t.rhs[i])]
+                theta[:, rec.index] = val
+        return theta
+
+    def sample_prior_raw(self, size: int, rng: np.random.Generator) -> FloatArray:
+        """Independent draws (size, n_raw) from the prior of every raw parameter."""
+        out = np.zeros((size, len(self.raw)))
+        for rid, raw in enumerate(self.raw):
+            out[:, rid] = _draw_prior(raw.prior, raw.role, size, rng)
+        for (_, _g), (first, count) in self.thresholds.items():
+            out[:, first:first + count] = np.sort(out[:, first:first + count], axis=1)
+        return out
+
+
+def _draw_prior(prior: Prior, role: str, size: int, rng: np.random.Generator) -> FloatArray:
+    f, a = prior.family, prior.params
+    if f == "normal":
+        x = rng.normal(a[0], a[1], size)
+    elif f == "student_t":
+        x = a[1] + a[2] * rng.standard_t(a[0], size)
+    elif f == "cauchy":
+        x = a[0] + a[1] * rng.standard_cauchy(size)
+    elif f == "laplace":
+        x = rng.laplace(a[0], a[1], size)
+    elif f == "halfnormal":
+        x = np.abs(rng.normal(0.0, a[0], size))
+    elif f == "halfcauchy":
+        x = np.abs(a[0] * rng.standard_cauchy(size))
+    elif f == "halfstudent_t":
+        x = np.abs(a[1] * rng.standard_t(a[0], size))
+    elif f == "exponential":
+        x = rng.exponential(1.0 / a[0], size)
+    elif f == "gamma":
+        x = rng.gamma(a[0], 1.0 / a[1], size)
+    elif f == "inverse_gamma":
+        x = 1.0 / rng.gamma(a[0], 1.0 / a[1], size)
+    elif f == "lognormal":
+        x = rng.lognormal(a[0], a[1], size)
+    elif f == "uniform":
+        x = rng.uniform(a[0], a[1], size)
+    else:  # beta / lkj: correlations on (-1, 1)
+        b = prior.as_beta()
+        x = 2.0 * rng.beta(b[0], b[1], size) - 1.0
+    return x
 
 
 def _is_dag(structure: np.ndarray) -> bool:

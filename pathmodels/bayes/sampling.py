@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from pathmodels.bayes.model import build_model, data_values, structure_key
+from pathmodels.bayes.model import (
+    build_model,
+    data_values,
+    packed_values,
+    raw_from_draws,
+    rv_names,
+    structure_key,
+)
 from pathmodels.bayes.plan import Plan
 from pathmodels.exceptions import BackendUnavailableError
 
@@ -106,7 +113,7 @@ def compiled(plan: Plan) -> tuple[Bundle, bool, float]:
             _CACHE.popitem(last=False)
     else:
         _CACHE.move_to_end(key)
-        pm.set_data(data_values(plan), model=bundle.model)
+        pm.set_data(packed_values(data_values(plan)), model=bundle.model)
     bundle.uses += 1
     return bundle, reused, time.perf_counter() - t0
 
@@ -121,7 +128,20 @@ def _cores(chains: int) -> int:
 
 
 def _var_names(plan: Plan) -> list[str]:
-    return ["theta"] + [f"tau_{v}_g{g}" for (v, g) in plan.thresholds]
+    # Only the sampled variables are stored; theta is computed afterwards in numpy
+    # (Plan.theta_from_raw), which spares the samplers a deterministic per draw.
+    return rv_names(plan)
+
+
+def _theta_and_taus(plan: Plan, post: Any) -> tuple[np.ndarray, dict[tuple[str, int], Any]]:
+    values = {name: np.asarray(post[name].values) for name in rv_names(plan)}
+    first = next(iter(values.values()))
+    chains, draws = first.shape[:2]
+    raw = raw_from_draws(plan, values)
+    theta = plan.theta_from_raw(raw).reshape(chains, draws, plan.npar)
+    taus = {k: raw[:, start:start + count].reshape(chains, draws, count)
+            for k, (start, count) in plan.thresholds.items()}
+    return theta, taus
 
 
 def _seed(seed: int | None) -> int:
@@ -180,10 +200,9 @@ def _run_pymc(plan: Plan, bundle: Bundle, reused: bool, options: dict[str, Any],
     reached = np.asarray(stats["reached_max_treedepth"].values, dtype=bool) if \
         "reached_max_treedepth" in stats else depth >= MAX_TREEDEPTH
     step = np.asarray(stats["step_size"].values, dtype=float)[:, -1]
+    theta, taus = _theta_and_taus(plan, post)
     return Draws(
-        theta=np.asarray(post["theta"].values, dtype=float),
-        taus={k: np.asarray(post[f"tau_{k[0]}_g{k[1]}"].values, dtype=float)
-              for k in plan.thresholds},
+        theta=theta, taus=taus,
         diverging=np.asarray(stats["diverging"].values, dtype=bool),
         tree_depth=depth, max_depth=reached, step_size=step, sampler="pymc",
         compile_seconds=max(total - sampling, 0.0), sampling_seconds=sampling, seed=seed,
@@ -205,7 +224,7 @@ def _run_nutpie(plan: Plan, bundle: Bundle, reused: bool, options: dict[str, Any
             bundle.nutpie = nutpie.compile_pymc_model(bundle.model, var_names=_var_names(plan))
         model = bundle.nutpie
     else:
-        model = bundle.nutpie.with_data(**data_values(plan))
+        model = bundle.nutpie.with_data(**packed_values(data_values(plan)))
     compile_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     idata = nutpie.sample(model, draws=draws, tune=tune, chains=chains, cores=_cores(chains),
@@ -217,10 +236,9 @@ def _run_nutpie(plan: Plan, bundle: Bundle, reused: bool, options: dict[str, Any
     depth = np.asarray(stats["depth"].values, dtype=np.int64)
     reached = np.asarray(stats["maxdepth_reached"].values, dtype=bool)
     step = np.asarray(stats["step_size"].values, dtype=float)[:, -1]
+    theta, taus = _theta_and_taus(plan, post)
     return Draws(
-        theta=np.asarray(post["theta"].values, dtype=float),
-        taus={k: np.asarray(post[f"tau_{k[0]}_g{k[1]}"].values, dtype=float)
-              for k in plan.thresholds},
+        theta=theta, taus=taus,
         diverging=np.asarray(stats["diverging"].values, dtype=bool),
         tree_depth=depth, max_depth=reached, step_size=step, sampler="nutpie",
         compile_seconds=compile_s, sampling_seconds=sampling, seed=seed, reused=reused,
@@ -231,28 +249,20 @@ def prior_draws(plan: Plan, *, chains: int, draws: int, seed: int | None) -> Dra
     """Draws from the prior, shaped like a sampler's output.
 
     Used by prior predictive checks, and to stand in for sampling in tests and docs.
+    Drawn in numpy from the documented priors (no compilation).
     """
-    import pymc as pm
-
     seed_ = _seed(seed)
     t0 = time.perf_counter()
-    bundle, reused, _ = compiled(plan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        idata = pm.sample_prior_predictive(draws=chains * draws, model=bundle.model,
-                                           var_names=_var_names(plan), random_seed=seed_)
-    prior = idata["prior"]
-
-    def shape(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float).reshape((chains * draws,) + x.shape[2:])
-        return x.reshape((chains, draws) + x.shape[1:])
-
+    rng = np.random.default_rng(np.random.SeedSequence(seed_))
+    raw = plan.sample_prior_raw(chains * draws, rng)
+    theta = plan.theta_from_raw(raw).reshape(chains, draws, plan.npar)
+    taus = {k: raw[:, start:start + count].reshape(chains, draws, count)
+            for k, (start, count) in plan.thresholds.items()}
     zeros = np.zeros((chains, draws))
     return Draws(
-        theta=shape(prior["theta"].values),
-        taus={k: shape(prior[f"tau_{k[0]}_g{k[1]}"].values) for k in plan.thresholds},
-        diverging=zeros.astype(bool), tree_depth=zeros.astype(np.int64),
-        max_depth=zeros.astype(bool), step_size=np.zeros(chains), sampler="prior",
+        theta=theta, taus=taus, diverging=zeros.astype(bool),
+        tree_depth=zeros.astype(np.int64), max_depth=zeros.astype(bool),
+        step_size=np.zeros(chains), sampler="prior",
         compile_seconds=time.perf_counter() - t0, sampling_seconds=0.0, seed=seed_,
-        reused=reused,
+        reused=False,
     )

@@ -19,7 +19,7 @@ from scipy import special, stats
 
 import pathmodels as pm
 from pathmodels.bayes import draws as D
-from pathmodels.bayes.model import build_model
+from pathmodels.bayes.model import build_model, raw_from_draws, rv_names
 from pathmodels.bayes.plan import Plan
 from pathmodels.ml.data import prepare_data
 from pathmodels.ml.ram import RamModel
@@ -49,6 +49,10 @@ def _at_random_point(plan: Plan, seed: int) -> tuple[float, np.ndarray, dict]:
 
     loglik = float(value(model.potentials[0]))
     theta = value(model["theta"])
+    # Sampling stores only the random variables; theta is rebuilt in numpy afterwards.
+    rvs = {name: value(model[name])[None, None] for name in rv_names(plan)}
+    np.testing.assert_allclose(plan.theta_from_raw(raw_from_draws(plan, rvs))[0], theta,
+                               rtol=1e-10, atol=1e-12)
     taus = {}
     for (var, g) in plan.thresholds:
         taus[(var, g)] = value(model[f"tau_{var}_g{g}"])[None]
